@@ -1,0 +1,40 @@
+// lstm_gates.cl — the pointwise half of an LSTM step, fused: one work-item per (row, unit).
+// gates (B, 4H) are laid out [i | f | o | g] per row.
+
+// gates: preactivations in, activations out; c = f*c_prev + i*g; h = o*tanh(c)
+__kernel void lstm_gates_forward(__global float* gates, int gates_off, __global const float* c_prev, int cp_off,
+                                 __global float* c, int c_off, __global float* h, int h_off, int B, int H) {
+    int g = get_global_id(0);
+    if (g >= B * H) return;
+    int r = g / H, k = g - r * H;
+    __global float* row = gates + gates_off + r * 4 * H;
+    float i = 1.0f / (1.0f + exp(-row[k]));
+    float f = 1.0f / (1.0f + exp(-row[H + k]));
+    float o = 1.0f / (1.0f + exp(-row[2 * H + k]));
+    float cand = tanh(row[3 * H + k]);
+    row[k] = i; row[H + k] = f; row[2 * H + k] = o; row[3 * H + k] = cand;
+    float ct = f * c_prev[cp_off + g] + i * cand;
+    c[c_off + g] = ct;
+    h[h_off + g] = o * tanh(ct);
+}
+
+// dc: in, gradient w.r.t. c from later steps; out, w.r.t. c_prev. dgates: w.r.t. preactivations.
+__kernel void lstm_gates_backward(__global const float* gates, int gates_off, __global const float* c_prev,
+                                  int cp_off, __global const float* c, int c_off, __global const float* dh,
+                                  int dh_off, __global float* dc, int dc_off, __global float* dgates,
+                                  int dg_off, int B, int H) {
+    int g = get_global_id(0);
+    if (g >= B * H) return;
+    int r = g / H, k = g - r * H;
+    __global const float* row = gates + gates_off + r * 4 * H;
+    __global float* drow = dgates + dg_off + r * 4 * H;
+    float i = row[k], f = row[H + k], o = row[2 * H + k], cand = row[3 * H + k];
+    float tc = tanh(c[c_off + g]);
+    float dhg = dh[dh_off + g];
+    float dct = dc[dc_off + g] + dhg * o * (1.0f - tc * tc);
+    drow[k] = dct * cand * i * (1.0f - i);
+    drow[H + k] = dct * c_prev[cp_off + g] * f * (1.0f - f);
+    drow[2 * H + k] = dhg * tc * o * (1.0f - o);
+    drow[3 * H + k] = dct * i * (1.0f - cand * cand);
+    dc[dc_off + g] = dct * f;
+}

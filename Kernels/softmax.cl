@@ -1,0 +1,51 @@
+// softmax.cl — row-wise softmax and cross-entropy; one power-of-two work-group per row.
+
+inline float row_log_partition(__global const float* z, int c, __local float* scratch) {
+    float m = -INFINITY;
+    for (int j = get_local_id(0); j < c; j += get_local_size(0)) m = fmax(m, z[j]);
+    m = group_max(scratch, m);
+    float s = 0.0f;
+    for (int j = get_local_id(0); j < c; j += get_local_size(0)) s += exp(z[j] - m);
+    s = group_sum(scratch, s);
+    return m + log(s);
+}
+
+// out (n, c) = softmax(logits (n, c)) by rows
+__kernel void softmax_rows(__global const float* logits, int logits_off, __global float* out, int out_off,
+                           int n, int c, __local float* scratch) {
+    int row = get_group_id(0);
+    __global const float* z = logits + logits_off + row * c;
+    __global float* p = out + out_off + row * c;
+    float lz = row_log_partition(z, c, scratch);
+    for (int j = get_local_id(0); j < c; j += get_local_size(0)) p[j] = exp(z[j] - lz);
+}
+
+// probs = softmax(logits); losses[row] = logsumexp(z) - z[label]
+__kernel void softmax_xent(__global const float* logits, int logits_off, __global const int* labels, int labels_off,
+                           __global float* probs, int probs_off, __global float* losses, int losses_off,
+                           int n, int c, volatile __global int* err, __local float* scratch) {
+    // No early return: every work-item must reach the barriers inside row_log_partition.
+    int row = get_group_id(0);
+    int y = labels[labels_off + row];
+    int valid = y >= 0 && y < c;
+    __global const float* z = logits + logits_off + row * c;
+    __global float* p = probs + probs_off + row * c;
+    float lz = row_log_partition(z, c, scratch);
+    for (int j = get_local_id(0); j < c; j += get_local_size(0)) p[j] = exp(z[j] - lz);
+    if (get_local_id(0) == 0) {
+        if (!valid) loom_flag(err, LOOM_ERR_SOFTMAX_LABEL);
+        losses[losses_off + row] = valid ? lz - z[y] : NAN;
+    }
+}
+
+// grad (n, c) = scale * (probs - onehot(labels)); one work-item per element
+__kernel void softmax_xent_backward(__global const float* probs, int probs_off, __global const int* labels,
+                                    int labels_off, __global float* grad, int grad_off, int n, int c, float scale,
+                                    volatile __global int* err) {
+    int g = get_global_id(0);
+    if (g >= n * c) return;
+    int row = g / c, j = g - row * c;
+    int y = labels[labels_off + row];
+    if (y < 0 || y >= c) { loom_flag(err, LOOM_ERR_SOFTMAX_LABEL); return; }
+    grad[grad_off + g] = scale * (probs[probs_off + g] - (j == y ? 1.0f : 0.0f));
+}

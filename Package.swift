@@ -1,0 +1,72 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Loom",
+    platforms: [.macOS(.v13)],
+    products: [
+        // MARK: Public API
+        .library(name: "Loom", targets: ["Loom"]),
+        .executable(name: "loom", targets: ["LoomCLI"]),
+        .executable(name: "loom-bench", targets: ["LoomBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // MARK: C libraries (system modules, found with pkg-config)
+        .systemLibrary(name: "COpenCL", pkgConfig: "OpenCL",
+                       providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
+        .systemLibrary(name: "CCLBlast", pkgConfig: "clblast",
+                       providers: [.apt(["libclblast-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+
+        // MARK: Engine
+        // Shapes, tensors, the Backend protocol, errors. Imports no C.
+        .target(name: "LoomCore"),
+        // The readable reference backend: OpenBLAS GEMM plus vectorised Swift loops.
+        .target(name: "LoomCPU", dependencies: ["LoomCore", "COpenBLAS"]),
+        // The `.cl` kernel sources, embedded in the binary.
+        .target(
+            name: "LoomKernels",
+            path: "Kernels",
+            resources: [
+                .embedInCode("common.cl"),
+                .embedInCode("elementwise.cl"),
+                .embedInCode("embedding.cl"),
+                .embedInCode("reduce.cl"),
+                .embedInCode("softmax.cl"),
+                .embedInCode("dropout.cl"),
+                .embedInCode("optimizers.cl"),
+                .embedInCode("lstm_gates.cl"),
+                .embedInCode("sampled_softmax.cl"),
+            ]
+        ),
+        // Small owning types over OpenCL, CLBlast for GEMM, hand-written kernels for the rest.
+        .target(name: "LoomOpenCL",
+                dependencies: ["LoomCore", "LoomKernels", "COpenCL", "CCLBlast",
+                               .product(name: "Logging", package: "swift-log")]),
+        // The library users import: re-exports the core and picks a device.
+        .target(name: "Loom",
+                dependencies: ["LoomCore", "LoomCPU", "LoomOpenCL",
+                               .product(name: "Logging", package: "swift-log")]),
+
+        // MARK: Programs
+        .executableTarget(name: "LoomCLI",
+                          dependencies: ["Loom",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                         .product(name: "Logging", package: "swift-log")]),
+        .executableTarget(name: "LoomBench",
+                          dependencies: ["Loom", "COpenBLAS",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Benchmarks/LoomBench"),
+
+        // MARK: Tests
+        .target(name: "_LoomTestSupport", dependencies: ["Loom"], path: "Tests/_LoomTestSupport"),
+        .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore", "_LoomTestSupport"]),
+        .testTarget(name: "LoomBackendTests", dependencies: ["Loom", "LoomKernels", "_LoomTestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,4 @@
+// The library Swift programs import: the core types, both backends, and device selection.
+@_exported import LoomCore
+@_exported import LoomCPU
+@_exported import LoomOpenCL

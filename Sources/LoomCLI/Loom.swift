@@ -1,0 +1,11 @@
+import ArgumentParser
+import Foundation
+import Loom
+
+@main
+struct LoomCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loom",
+        abstract: "Train and use deep models of text and sequences on OpenCL GPUs or the CPU.",
+        subcommands: [Devices.self])
+}

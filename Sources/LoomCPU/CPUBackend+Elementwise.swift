@@ -1,0 +1,86 @@
+import Foundation
+import LoomCore
+
+extension CPUBackend {
+    /// `out[i] = body(a[i], b[i])`, split over threads.
+    private func zip2(_ op: String, _ a: Tensor, _ b: Tensor, _ out: Tensor,
+                      _ body: @escaping (Float, Float) -> Float) throws {
+        try Check.owned(op, by: self, a, b, out)
+        try Check.float(op, a, b, out)
+        try Check.sameCount(op, a, b, out)
+        let pa = f(a), pb = f(b), po = f(out)
+        parallelFor(out.count) { r in for i in r { po[i] = body(pa[i], pb[i]) } }
+    }
+
+    /// `out[i] = body(x[i])`, split over threads.
+    private func map1(_ op: String, _ x: Tensor, _ out: Tensor, _ body: @escaping (Float) -> Float) throws {
+        try Check.owned(op, by: self, x, out)
+        try Check.float(op, x, out)
+        try Check.sameCount(op, x, out)
+        let px = f(x), po = f(out)
+        parallelFor(out.count, grain: 4096) { r in for i in r { po[i] = body(px[i]) } }
+    }
+
+    public func add(_ a: Tensor, _ b: Tensor, into out: Tensor) throws {
+        try zip2("add", a, b, out) { $0 + $1 }
+    }
+
+    public func multiply(_ a: Tensor, _ b: Tensor, into out: Tensor) throws {
+        try zip2("multiply", a, b, out) { $0 * $1 }
+    }
+
+    public func axpy(alpha: Float, _ x: Tensor, _ y: Tensor) throws {
+        try zip2("axpy", x, y, y) { alpha * $0 + $1 }
+    }
+
+    public func scale(_ x: Tensor, by factor: Float) throws {
+        try map1("scale", x, x) { $0 * factor }
+    }
+
+    // x (R, C) += vector (C) on every row
+    public func addRowVector(_ vector: Tensor, to x: Tensor) throws {
+        try Check.owned("addRowVector", by: self, vector, x)
+        try Check.float("addRowVector", vector, x)
+        let (rows, cols) = try Check.matrix("addRowVector", "x", x)
+        try Check.count("addRowVector", "vector", vector, cols)
+        let v = f(vector), px = f(x)
+        parallelFor(rows, grain: max(1, 16_384 / max(cols, 1))) { r in
+            for row in r {
+                let p = px + row * cols
+                for c in 0..<cols { p[c] += v[c] }
+            }
+        }
+    }
+
+    // out (C) = Σ_r x (R, C)
+    public func sumRows(_ x: Tensor, into out: Tensor, accumulate: Bool) throws {
+        try Check.owned("sumRows", by: self, x, out)
+        try Check.float("sumRows", x, out)
+        let (rows, cols) = try Check.matrix("sumRows", "x", x)
+        try Check.count("sumRows", "out", out, cols)
+        let px = f(x), po = f(out)
+        parallelFor(cols, grain: max(1, 16_384 / max(rows, 1))) { r in
+            for c in r {
+                var s = accumulate ? Double(po[c]) : 0
+                for row in 0..<rows { s += Double(px[row * cols + c]) }
+                po[c] = Float(s)
+            }
+        }
+    }
+
+    public func sigmoid(_ x: Tensor, into out: Tensor) throws {
+        try map1("sigmoid", x, out) { 1 / (1 + expf(-$0)) }
+    }
+
+    public func tanh(_ x: Tensor, into out: Tensor) throws {
+        try map1("tanh", x, out) { tanhf($0) }
+    }
+
+    public func sigmoidBackward(output y: Tensor, gradOutput: Tensor, into gradInput: Tensor) throws {
+        try zip2("sigmoidBackward", y, gradOutput, gradInput) { y, dy in dy * y * (1 - y) }
+    }
+
+    public func tanhBackward(output y: Tensor, gradOutput: Tensor, into gradInput: Tensor) throws {
+        try zip2("tanhBackward", y, gradOutput, gradInput) { y, dy in dy * (1 - y * y) }
+    }
+}

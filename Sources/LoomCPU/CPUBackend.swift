@@ -1,0 +1,129 @@
+import COpenBLAS
+import Dispatch
+import Foundation
+import LoomCore
+
+/// Host memory owned by the CPU backend, 64-byte aligned.
+public final class CPUStorage: DeviceStorage, @unchecked Sendable {
+    public let byteCount: Int
+    public let owner: ObjectIdentifier
+    let base: UnsafeMutableRawPointer
+
+    init(byteCount: Int, owner: ObjectIdentifier) {
+        self.byteCount = byteCount
+        self.owner = owner
+        self.base = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 64), alignment: 64)
+    }
+
+    deinit { base.deallocate() }
+}
+
+/// The reference backend: plain loops a reader can check against the formulas, OpenBLAS for GEMM,
+/// SIMD inner loops over the embedding dimension, and work split over threads where it pays.
+///
+/// Every op runs synchronously on the calling thread (helped by `threads − 1` workers), so
+/// `synchronize()` has nothing to wait for.
+public final class CPUBackend: Backend {
+    /// Threads used by the Swift loops and by OpenBLAS.
+    public let threads: Int
+
+    /// - Parameter threads: worker count; `nil` means one per active core.
+    public init(threads: Int? = nil) {
+        let n = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        self.threads = n
+        openblas_set_num_threads(Int32(n))
+    }
+
+    public var name: String { "cpu" }
+
+    public var deviceDescription: String {
+        "CPU backend: OpenBLAS + vectorised Swift, \(threads) thread\(threads == 1 ? "" : "s")"
+    }
+
+    // MARK: Memory
+
+    public func allocate(_ shape: Shape, dtype: DType) throws -> Tensor {
+        Tensor(storage: CPUStorage(byteCount: shape.count * dtype.size, owner: ObjectIdentifier(self)),
+               shape: shape, dtype: dtype)
+    }
+
+    public func upload(_ bytes: UnsafeRawBufferPointer, to tensor: Tensor) throws {
+        try Check.owned("upload", by: self, tensor)
+        guard bytes.count == tensor.byteCount else {
+            throw LoomError.shapeMismatch(op: "upload", detail: "\(bytes.count) bytes for \(tensor.byteCount)")
+        }
+        if bytes.count > 0 { raw(tensor).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+    }
+
+    public func download(_ tensor: Tensor, into bytes: UnsafeMutableRawBufferPointer) throws {
+        try Check.owned("download", by: self, tensor)
+        guard bytes.count == tensor.byteCount else {
+            throw LoomError.shapeMismatch(op: "download", detail: "\(bytes.count) bytes for \(tensor.byteCount)")
+        }
+        if bytes.count > 0 { bytes.baseAddress!.copyMemory(from: raw(tensor), byteCount: bytes.count) }
+    }
+
+    public func synchronize() throws {}
+
+    public func fill(_ tensor: Tensor, value: Float) throws {
+        try Check.owned("fill", by: self, tensor)
+        switch tensor.dtype {
+        case .float32:
+            let p = f(tensor)
+            parallelFor(tensor.count) { r in for i in r { p[i] = value } }
+        case .int32:
+            let p = raw(tensor).assumingMemoryBound(to: Int32.self)
+            let v = Int32(value)
+            parallelFor(tensor.count) { r in for i in r { p[i] = v } }
+        }
+    }
+
+    public func copy(_ source: Tensor, to destination: Tensor) throws {
+        try Check.owned("copy", by: self, source, destination)
+        try Check.sameCount("copy", source, destination)
+        guard source.dtype == destination.dtype else {
+            throw LoomError.dtypeMismatch(op: "copy", expected: destination.dtype, got: source.dtype)
+        }
+        if source.byteCount > 0 {
+            raw(destination).copyMemory(from: raw(source), byteCount: source.byteCount)
+        }
+    }
+
+    // MARK: Access (internal)
+
+    @inline(__always) func raw(_ t: Tensor) -> UnsafeMutableRawPointer {
+        unsafeDowncast(t.storage, to: CPUStorage.self).base + t.byteOffset
+    }
+
+    /// The float elements of `t`.
+    @inline(__always) func f(_ t: Tensor) -> UnsafeMutablePointer<Float> {
+        raw(t).assumingMemoryBound(to: Float.self)
+    }
+
+    /// The int32 elements of `t`.
+    @inline(__always) func i32(_ t: Tensor) -> UnsafeMutablePointer<Int32> {
+        raw(t).assumingMemoryBound(to: Int32.self)
+    }
+
+    /// Checks that every id in `indices` lies in `0..<bound` (the CPU path reports bad ids at once).
+    func checkIndices(_ op: String, _ indices: Tensor, bound: Int) throws {
+        let p = i32(indices)
+        for n in 0..<indices.count where p[n] < 0 || Int(p[n]) >= bound {
+            throw LoomError.indexOutOfRange(op: op, index: Int(p[n]), bound: bound)
+        }
+    }
+
+    /// Runs `body` over `0..<count` split into contiguous chunks, on up to `threads` threads.
+    /// Chunks hold at least `grain` items, so small work stays on the calling thread.
+    func parallelFor(_ count: Int, grain: Int = 16_384, _ body: (Range<Int>) -> Void) {
+        let chunks = min(threads, count / max(grain, 1))
+        if chunks <= 1 {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let lo = count * c / chunks, hi = count * (c + 1) / chunks
+            body(lo..<hi)
+        }
+    }
+}

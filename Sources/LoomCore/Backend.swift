@@ -1,0 +1,303 @@
+/// What a device can do: the single dispatch point every model is written against.
+///
+/// Models call these ops and never ask which backend runs them. Ops are enqueued in order and may
+/// run asynchronously (OpenCL); `download` and `synchronize` wait. Everything a training step needs
+/// is here, so a step never has to copy to the host. Shapes are row-major; "(B, D)" means B rows of
+/// D contiguous elements. Unless an op says otherwise, outputs must not overlap inputs.
+///
+/// Each op has a plain reference on `CPUBackend` and a kernel (or CLBlast) on `OpenCLBackend`; the
+/// test suite checks them against each other and every backward op against finite differences.
+///
+/// A backend is used from one thread at a time.
+public protocol Backend: AnyObject {
+    /// Short name for messages: `cpu`, `opencl:0:0`.
+    var name: String { get }
+    /// Human description of the device (name, vendor, driver).
+    var deviceDescription: String { get }
+
+    // MARK: Memory
+
+    /// Allocates uninitialised storage for `shape` elements of `dtype`.
+    func allocate(_ shape: Shape, dtype: DType) throws -> Tensor
+    /// Copies `bytes` (exactly `tensor.byteCount` of them) from the host into `tensor`.
+    /// The host memory may be reused as soon as this returns.
+    func upload(_ bytes: UnsafeRawBufferPointer, to tensor: Tensor) throws
+    /// Waits for pending work on `tensor`, then copies it into `bytes` on the host.
+    func download(_ tensor: Tensor, into bytes: UnsafeMutableRawBufferPointer) throws
+    /// Waits until every enqueued op has finished, and reports errors kernels flagged meanwhile
+    /// (e.g. an out-of-range id seen by a gather on the device).
+    func synchronize() throws
+    /// Sets every element to `value` (converted to the tensor's type).
+    func fill(_ tensor: Tensor, value: Float) throws
+    /// Copies `source` into `destination` (same count and type; views may differ in shape).
+    func copy(_ source: Tensor, to destination: Tensor) throws
+
+    // MARK: Linear algebra
+
+    /// `c = alpha · op(a) · op(b) + beta · c`, where `op` transposes when asked.
+    /// - Parameters:
+    ///   - a: `(M, K)`, or `(K, M)` with `transposeA`.
+    ///   - b: `(K, N)`, or `(N, K)` with `transposeB`.
+    ///   - c: `(M, N)`.
+    func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, transposeA: Bool, transposeB: Bool,
+              alpha: Float, beta: Float) throws
+    /// The same product for each of `batch` matrices laid one after another (strided batched GEMM).
+    /// - Parameters:
+    ///   - a: `(batch, M, K)` or `(batch, K, M)`; `b`: `(batch, K, N)` or `(batch, N, K)`;
+    ///     `c`: `(batch, M, N)`.
+    func batchedGemm(_ a: Tensor, _ b: Tensor, into c: Tensor, transposeA: Bool, transposeB: Bool,
+                     alpha: Float, beta: Float) throws
+
+    // MARK: Embeddings
+
+    /// `out[n] = table[indices[n]]`.
+    /// - Parameters: table `(V, D)`, indices `(N)` int32, out `(N, D)`.
+    func gather(_ table: Tensor, indices: Tensor, into out: Tensor) throws
+    /// `table[indices[n]] += rows[n]`; rows with the same index all add up.
+    /// - Parameters: rows `(N, D)`, indices `(N)` int32, table `(V, D)`.
+    func scatterAdd(_ rows: Tensor, indices: Tensor, into table: Tensor) throws
+
+    // MARK: Elementwise
+
+    /// `out = a + b` (same count).
+    func add(_ a: Tensor, _ b: Tensor, into out: Tensor) throws
+    /// `out = a ⊙ b` (same count).
+    func multiply(_ a: Tensor, _ b: Tensor, into out: Tensor) throws
+    /// `y += alpha · x` (same count).
+    func axpy(alpha: Float, _ x: Tensor, _ y: Tensor) throws
+    /// `x *= factor`, in place.
+    func scale(_ x: Tensor, by factor: Float) throws
+    /// `x[r, c] += vector[c]` in place, for every row: adding a bias.
+    /// - Parameters: x `(R, C)`, vector `(C)`.
+    func addRowVector(_ vector: Tensor, to x: Tensor) throws
+    /// `out[c] = Σ_r x[r, c]` (plus the old `out` when `accumulate`): the gradient of a bias.
+    /// - Parameters: x `(R, C)`, out `(C)`.
+    func sumRows(_ x: Tensor, into out: Tensor, accumulate: Bool) throws
+    /// `out = 1 / (1 + e^{−x})`.
+    func sigmoid(_ x: Tensor, into out: Tensor) throws
+    /// `out = tanh(x)`.
+    func tanh(_ x: Tensor, into out: Tensor) throws
+    /// `gradInput = gradOutput ⊙ y ⊙ (1 − y)`, given the forward output `y`.
+    func sigmoidBackward(output y: Tensor, gradOutput: Tensor, into gradInput: Tensor) throws
+    /// `gradInput = gradOutput ⊙ (1 − y²)`, given the forward output `y`.
+    func tanhBackward(output y: Tensor, gradOutput: Tensor, into gradInput: Tensor) throws
+
+    // MARK: Softmax
+
+    /// Row-wise softmax. logits, out: `(N, C)`.
+    func softmax(_ logits: Tensor, into out: Tensor) throws
+    /// Row-wise softmax cross-entropy: `loss[n] = logsumexp(logits[n]) − logits[n, labels[n]]`.
+    /// - Parameters: logits `(N, C)`, labels `(N)` int32, probabilities `(N, C)` (out, kept for
+    ///   the backward pass), losses `(N)` (out).
+    func softmaxCrossEntropy(_ logits: Tensor, labels: Tensor, probabilities: Tensor, losses: Tensor) throws
+    /// `gradLogits = scale · (probabilities − onehot(labels))`.
+    /// - Parameters: probabilities `(N, C)`, labels `(N)` int32, gradLogits `(N, C)`.
+    func softmaxCrossEntropyBackward(probabilities: Tensor, labels: Tensor, into gradLogits: Tensor,
+                                     scale: Float) throws
+
+    // MARK: Dropout
+
+    /// `out[i] = x[i] / keep` where element `i` is kept, else 0. The mask is a pure function of
+    /// (`seed`, `stream`, `i`) — Philox4x32-10, identical on every backend — so the backward pass
+    /// regenerates it instead of storing it.
+    func dropout(_ x: Tensor, into out: Tensor, keepProbability: Float, seed: UInt64, stream: UInt64) throws
+    /// `gradInput = gradOutput ⊙ mask / keep` with the mask of the matching `dropout` call.
+    func dropoutBackward(_ gradOutput: Tensor, into gradInput: Tensor, keepProbability: Float,
+                         seed: UInt64, stream: UInt64) throws
+
+    // MARK: Reductions
+
+    /// `result[0] = Σ x²` (plus the old value when `accumulate`). result: `(1)`.
+    /// Sum several tensors into one scalar for global-norm clipping.
+    func sumOfSquares(_ x: Tensor, into result: Tensor, accumulate: Bool) throws
+    /// `result[0] = Σ x` (plus the old value when `accumulate`). result: `(1)`.
+    func sum(_ x: Tensor, into result: Tensor, accumulate: Bool) throws
+    /// `x *= min(1, maxNorm / √sumOfSquares[0])`, reading the norm on the device: the second half
+    /// of clipping by global norm, with no trip to the host.
+    func clipByGlobalNorm(_ x: Tensor, sumOfSquares: Tensor, maxNorm: Float) throws
+
+    // MARK: Optimisers
+
+    /// One optimiser step on `parameter` given `gradient`.
+    ///
+    /// Dense (`rows == nil`): parameter, gradient and every state tensor have the same count.
+    /// Sparse (`rows` given): parameter `(V, D)`, gradient `(U, D)`, `rows` `(U)` int32 **distinct**
+    /// row ids; only those rows of the parameter and its state change (sum duplicate gradient rows
+    /// first with `scatterAdd`). State tensors: `rule.stateCount` of them, shaped like `parameter`.
+    func applyUpdate(_ rule: UpdateRule, parameter: Tensor, gradient: Tensor, state: [Tensor],
+                     rows: Tensor?) throws
+
+    // MARK: Fused LSTM cell
+
+    /// The pointwise half of an LSTM step for a batch, fused.
+    ///
+    /// Given the gate preactivations `gates` `(B, 4H)` laid out `[i | f | o | g]` (input, forget,
+    /// output, candidate), replaces them **in place** with their activations (σ, σ, σ, tanh) and
+    /// computes `cell = f ⊙ previousCell + i ⊙ g` and `hidden = o ⊙ tanh(cell)`.
+    /// - Parameters: gates `(B, 4H)` (in: preactivations, out: activations), previousCell `(B, H)`,
+    ///   cell `(B, H)` (out), hidden `(B, H)` (out).
+    func lstmGatesForward(gates: Tensor, previousCell: Tensor, cell: Tensor, hidden: Tensor) throws
+    /// Backward of `lstmGatesForward`.
+    /// - Parameters:
+    ///   - gates: `(B, 4H)` activations saved by the forward pass.
+    ///   - previousCell, cell: `(B, H)` from the forward pass.
+    ///   - gradHidden: `(B, H)` loss gradient w.r.t. `hidden`.
+    ///   - gradCell: `(B, H)` in: gradient w.r.t. `cell` from later steps; out: w.r.t. `previousCell`.
+    ///   - gradGates: `(B, 4H)` out: gradient w.r.t. the preactivations.
+    func lstmGatesBackward(gates: Tensor, previousCell: Tensor, cell: Tensor, gradHidden: Tensor,
+                           gradCell: Tensor, gradGates: Tensor) throws
+
+    // MARK: Fused sampled softmax
+
+    /// Sampled softmax loss (TensorFlow's `sampled_softmax_loss`) and all its gradients in one op.
+    ///
+    /// For example `i` with candidates `c = [labels[i], sampled…]`:
+    /// `z[i, j] = inputs[i]·weights[c_j] + biases[c_j] − logQ(c_j)`, with `−FLT_MAX` added where a
+    /// sampled id equals the label (when `removeAccidentalHits`); `loss[i] = logsumexp(z[i]) − z[i, 0]`.
+    /// Gradients are of `lossScale · Σ_i loss[i]`.
+    func sampledSoftmax(_ problem: SampledSoftmaxProblem, outputs: SampledSoftmaxOutputs, lossScale: Float) throws
+}
+
+/// Inputs of `Backend.sampledSoftmax`. `B` examples, `S` sampled ids shared by the batch, `V`
+/// classes, `D` dimensions.
+public struct SampledSoftmaxProblem {
+    /// `(B, D)` the examples' hidden vectors (embeddings in word2vec).
+    public var inputs: Tensor
+    /// `(B)` int32 true class of each example.
+    public var labels: Tensor
+    /// `(S)` int32 sampled classes, shared by the batch.
+    public var sampled: Tensor
+    /// `(B)` log expected count of each label under the sampler.
+    public var labelLogQ: Tensor
+    /// `(S)` log expected count of each sampled class.
+    public var sampledLogQ: Tensor
+    /// `(V, D)` output weights.
+    public var weights: Tensor
+    /// `(V)` output biases.
+    public var biases: Tensor
+    /// Drop sampled logits that equal the example's label (TensorFlow's default).
+    public var removeAccidentalHits: Bool
+
+    public init(inputs: Tensor, labels: Tensor, sampled: Tensor, labelLogQ: Tensor, sampledLogQ: Tensor,
+                weights: Tensor, biases: Tensor, removeAccidentalHits: Bool = true) {
+        self.inputs = inputs
+        self.labels = labels
+        self.sampled = sampled
+        self.labelLogQ = labelLogQ
+        self.sampledLogQ = sampledLogQ
+        self.weights = weights
+        self.biases = biases
+        self.removeAccidentalHits = removeAccidentalHits
+    }
+}
+
+/// Outputs of `Backend.sampledSoftmax`, all written by the op.
+public struct SampledSoftmaxOutputs {
+    /// `(B)` unscaled loss of each example.
+    public var losses: Tensor
+    /// `(B, S + 1)` gradient w.r.t. the logits `[true, sampled…]` (scaled), kept for inspection.
+    public var gradLogits: Tensor
+    /// `(B, D)` gradient w.r.t. `inputs`.
+    public var gradInputs: Tensor
+    /// `(B, D)` gradient w.r.t. `weights[labels[i]]`, one row per example (ids may repeat).
+    public var gradLabelRows: Tensor
+    /// `(B)` gradient w.r.t. `biases[labels[i]]`.
+    public var gradLabelBiases: Tensor
+    /// `(S, D)` gradient w.r.t. `weights[sampled[j]]`, summed over the batch.
+    public var gradSampledRows: Tensor
+    /// `(S)` gradient w.r.t. `biases[sampled[j]]`.
+    public var gradSampledBiases: Tensor
+
+    public init(losses: Tensor, gradLogits: Tensor, gradInputs: Tensor, gradLabelRows: Tensor,
+                gradLabelBiases: Tensor, gradSampledRows: Tensor, gradSampledBiases: Tensor) {
+        self.losses = losses
+        self.gradLogits = gradLogits
+        self.gradInputs = gradInputs
+        self.gradLabelRows = gradLabelRows
+        self.gradLabelBiases = gradLabelBiases
+        self.gradSampledRows = gradSampledRows
+        self.gradSampledBiases = gradSampledBiases
+    }
+
+    /// Allocates every output for `batch` examples, `sampled` candidates and dimension `dim`.
+    public static func allocate(on backend: any Backend, batch: Int, sampled: Int, dim: Int) throws -> Self {
+        try SampledSoftmaxOutputs(
+            losses: backend.allocate([batch], dtype: .float32),
+            gradLogits: backend.allocate([batch, sampled + 1], dtype: .float32),
+            gradInputs: backend.allocate([batch, dim], dtype: .float32),
+            gradLabelRows: backend.allocate([batch, dim], dtype: .float32),
+            gradLabelBiases: backend.allocate([batch], dtype: .float32),
+            gradSampledRows: backend.allocate([sampled, dim], dtype: .float32),
+            gradSampledBiases: backend.allocate([sampled], dtype: .float32))
+    }
+}
+
+/// An optimiser's update rule with its hyperparameters for one step.
+public enum UpdateRule: Equatable, Sendable {
+    /// `p −= lr · g`.
+    case sgd(learningRate: Float)
+    /// `v = μ·v + g; p −= lr · v` (state: velocity).
+    case momentum(learningRate: Float, momentum: Float)
+    /// `a += g²; p −= lr · g / (√a + ε)` (state: accumulator, start it at e.g. 0.1 as TensorFlow).
+    case adagrad(learningRate: Float, epsilon: Float)
+    /// Adam with bias correction for 1-based `step` (state: first and second moments).
+    case adam(learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, step: Int)
+
+    /// Number of state tensors the rule keeps per parameter.
+    public var stateCount: Int {
+        switch self {
+        case .sgd: return 0
+        case .momentum, .adagrad: return 1
+        case .adam: return 2
+        }
+    }
+
+    /// Adam's step size with both bias corrections folded in:
+    /// `lr · √(1 − β₂ᵗ) / (1 − β₁ᵗ)` (Kingma & Ba, section 2, last paragraph).
+    public var adamStepSize: Float {
+        guard case let .adam(lr, b1, b2, _, step) = self else { return 0 }
+        let t = Double(max(step, 1))
+        return Float(Double(lr) * (1 - pow(Double(b2), t)).squareRoot() / (1 - pow(Double(b1), t)))
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension SampledSoftmaxProblem {
+    /// Sizes of the problem, after checking every operand against `outputs`.
+    public func sizes(with outputs: SampledSoftmaxOutputs) throws -> (batch: Int, sampled: Int, classes: Int, dim: Int) {
+        let op = "sampledSoftmax"
+        let (b, d) = try Check.matrix(op, "inputs", inputs)
+        let (v, dw) = try Check.matrix(op, "weights", weights)
+        guard dw == d else { throw LoomError.shapeMismatch(op: op, detail: "inputs \(inputs.shape), weights \(weights.shape)") }
+        guard d > 0 else { throw LoomError.invalidArgument("\(op): the dimension must be at least 1") }
+        let s = sampled.count
+        try Check.dtype(op, labels, .int32)
+        try Check.dtype(op, sampled, .int32)
+        try Check.float(op, inputs, labelLogQ, sampledLogQ, weights, biases)
+        try Check.count(op, "labels", labels, b)
+        try Check.count(op, "labelLogQ", labelLogQ, b)
+        try Check.count(op, "sampledLogQ", sampledLogQ, s)
+        try Check.count(op, "biases", biases, v)
+        try Check.float(op, outputs.losses, outputs.gradLogits, outputs.gradInputs, outputs.gradLabelRows,
+                        outputs.gradLabelBiases, outputs.gradSampledRows, outputs.gradSampledBiases)
+        try Check.count(op, "losses", outputs.losses, b)
+        try Check.shape(op, "gradLogits", outputs.gradLogits, [b, s + 1])
+        try Check.shape(op, "gradInputs", outputs.gradInputs, [b, d])
+        try Check.shape(op, "gradLabelRows", outputs.gradLabelRows, [b, d])
+        try Check.count(op, "gradLabelBiases", outputs.gradLabelBiases, b)
+        try Check.shape(op, "gradSampledRows", outputs.gradSampledRows, [s, d])
+        try Check.count(op, "gradSampledBiases", outputs.gradSampledBiases, s)
+        return (b, s, v, d)
+    }
+
+    /// Every tensor of the problem and its outputs, for ownership checks.
+    public func allTensors(with o: SampledSoftmaxOutputs) -> [Tensor] {
+        [inputs, labels, sampled, labelLogQ, sampledLogQ, weights, biases, o.losses, o.gradLogits, o.gradInputs,
+         o.gradLabelRows, o.gradLabelBiases, o.gradSampledRows, o.gradSampledBiases]
+    }
+}

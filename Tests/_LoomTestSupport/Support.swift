@@ -1,0 +1,122 @@
+import Foundation
+import Loom
+import XCTest
+
+// Helpers shared by Loom's test targets (not API).
+
+/// Whether `|d − r| ≤ atol + rtol·|r|` holds for every element; on failure the message lists the
+/// first differing elements and the largest difference. Non-finite references must match exactly.
+public func assertClose(_ actual: [Float], _ expected: [Float], atol: Float = 1e-5, rtol: Float = 1e-4,
+                        _ name: String, file: StaticString = #filePath, line: UInt = #line) {
+    guard actual.count == expected.count else {
+        XCTFail("\(name): \(actual.count) values, expected \(expected.count)", file: file, line: line)
+        return
+    }
+    var bad: [String] = []
+    var maxDiff: Float = 0
+    var worst = -1
+    for i in 0..<actual.count {
+        let r = expected[i], d = actual[i]
+        if !r.isFinite {
+            if !(d == r || (d.isNaN && r.isNaN)) { bad.append("[\(i)] \(d) vs \(r)") }
+            continue
+        }
+        let diff = abs(d - r)
+        if !(diff <= atol + rtol * abs(r)) {
+            if bad.count < 8 { bad.append("[\(i)] \(d) vs \(r)") }
+            if !(diff <= maxDiff) || diff.isNaN { maxDiff = diff; worst = i }
+        }
+    }
+    if !bad.isEmpty {
+        XCTFail("\(name): mismatch (atol \(atol), rtol \(rtol)); first: \(bad.joined(separator: ", ")); "
+                    + "max |d−r| = \(maxDiff) at [\(worst)]", file: file, line: line)
+    }
+}
+
+/// Double-precision variant, for finite-difference checks.
+public func assertClose(_ actual: [Double], _ expected: [Double], atol: Double, rtol: Double,
+                        _ name: String, file: StaticString = #filePath, line: UInt = #line) {
+    assertClose(actual.map(Float.init), expected.map(Float.init), atol: Float(atol), rtol: Float(rtol), name,
+                file: file, line: line)
+}
+
+/// Seeded random test data.
+public struct TestData {
+    public var rng: SeededGenerator
+
+    public init(seed: UInt64) { rng = SeededGenerator(seed: seed) }
+
+    /// Uniform in [lo, hi).
+    public mutating func uniform(_ n: Int, _ lo: Float = -1, _ hi: Float = 1) -> [Float] {
+        (0..<n).map { _ in lo + (hi - lo) * rng.nextFloat() }
+    }
+
+    /// Ids uniform in 0..<bound.
+    public mutating func ids(_ n: Int, below bound: Int) -> [Int32] {
+        (0..<n).map { _ in Int32(rng.next() % UInt64(bound)) }
+    }
+
+    /// `n` distinct ids below `bound`.
+    public mutating func distinctIds(_ n: Int, below bound: Int) -> [Int32] {
+        precondition(n <= bound)
+        var all = Array(0..<Int32(bound))
+        for i in 0..<n { all.swapAt(i, i + Int(rng.next() % UInt64(bound - i))) }
+        return Array(all[0..<n])
+    }
+}
+
+/// The backends tests run on.
+public enum TestBackends {
+    /// The reference backend.
+    public static let cpu = CPUBackend(threads: 2)
+
+    private static let openCLResult: Result<OpenCLBackend, Error> = Result {
+        let devices = try OpenCLBackend.devices()
+        let pick = devices.first(where: \.isGPU) ?? devices[0]
+        return try OpenCLBackend(platform: pick.platformIndex, device: pick.deviceIndex)
+    }
+
+    /// Whether CI demands the OpenCL tests run (`LOOM_REQUIRE_OPENCL=1`): then a missing platform
+    /// fails the test instead of skipping it.
+    public static var openCLRequired: Bool { ProcessInfo.processInfo.environment["LOOM_REQUIRE_OPENCL"] == "1" }
+
+    /// The shared OpenCL backend (first GPU, else first device). Without a platform the test is
+    /// skipped, visibly, unless `LOOM_REQUIRE_OPENCL=1`.
+    public static func openCL(file: StaticString = #filePath, line: UInt = #line) throws -> OpenCLBackend {
+        switch openCLResult {
+        case let .success(backend): return backend
+        case let .failure(error):
+            if openCLRequired {
+                XCTFail("LOOM_REQUIRE_OPENCL=1 but OpenCL is unavailable: \(error)", file: file, line: line)
+                throw error
+            }
+            throw XCTSkip("OpenCL test skipped: \(error)")
+        }
+    }
+}
+
+/// Runs `body` on the CPU backend and on OpenCL with the same seeded inputs, and checks every
+/// named output of OpenCL against the CPU reference.
+public func checkParity(_ name: String, atol: Float = 1e-5, rtol: Float = 1e-4,
+                        file: StaticString = #filePath, line: UInt = #line,
+                        _ body: (any Backend) throws -> [(String, [Float])]) throws {
+    let device = try TestBackends.openCL(file: file, line: line)
+    let reference = try body(TestBackends.cpu)
+    let result = try body(device)
+    try device.synchronize()
+    XCTAssertEqual(reference.map(\.0), result.map(\.0), file: file, line: line)
+    for ((key, r), (_, d)) in zip(reference, result) {
+        assertClose(d, r, atol: atol, rtol: rtol, "\(name) \(key)", file: file, line: line)
+    }
+}
+
+/// Asserts that `body` throws an error whose description contains `fragment`.
+public func assertThrows(_ fragment: String, file: StaticString = #filePath, line: UInt = #line,
+                         _ body: () throws -> Void) {
+    do {
+        try body()
+        XCTFail("expected an error containing '\(fragment)'", file: file, line: line)
+    } catch {
+        XCTAssertTrue("\(error)".contains(fragment), "error '\(error)' lacks '\(fragment)'", file: file, line: line)
+    }
+}
