@@ -64,9 +64,7 @@ let package = Package(
                           path: "Benchmarks/LoomBench"),
 
         // MARK: Tests
-        .target(name: "_LoomTestSupport", dependencies: ["Loom"], path: "Tests/_LoomTestSupport"),
-        .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore", "_LoomTestSupport"]),
-        .testTarget(name: "LoomBackendTests", dependencies: ["Loom", "LoomKernels", "_LoomTestSupport"]),
+        .testTarget(name: "LoomTests", dependencies: ["Loom", "LoomKernels"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -6,7 +6,7 @@ import XCTest
 
 /// Whether `|d − r| ≤ atol + rtol·|r|` holds for every element; on failure the message lists the
 /// first differing elements and the largest difference. Non-finite references must match exactly.
-public func assertClose(_ actual: [Float], _ expected: [Float], atol: Float = 1e-5, rtol: Float = 1e-4,
+func assertClose(_ actual: [Float], _ expected: [Float], atol: Float = 1e-5, rtol: Float = 1e-4,
                         _ name: String, file: StaticString = #filePath, line: UInt = #line) {
     guard actual.count == expected.count else {
         XCTFail("\(name): \(actual.count) values, expected \(expected.count)", file: file, line: line)
@@ -34,30 +34,30 @@ public func assertClose(_ actual: [Float], _ expected: [Float], atol: Float = 1e
 }
 
 /// Double-precision variant, for finite-difference checks.
-public func assertClose(_ actual: [Double], _ expected: [Double], atol: Double, rtol: Double,
+func assertClose(_ actual: [Double], _ expected: [Double], atol: Double, rtol: Double,
                         _ name: String, file: StaticString = #filePath, line: UInt = #line) {
     assertClose(actual.map(Float.init), expected.map(Float.init), atol: Float(atol), rtol: Float(rtol), name,
                 file: file, line: line)
 }
 
 /// Seeded random test data.
-public struct TestData {
-    public var rng: SeededGenerator
+struct TestData {
+    var rng: SeededGenerator
 
-    public init(seed: UInt64) { rng = SeededGenerator(seed: seed) }
+    init(seed: UInt64) { rng = SeededGenerator(seed: seed) }
 
     /// Uniform in [lo, hi).
-    public mutating func uniform(_ n: Int, _ lo: Float = -1, _ hi: Float = 1) -> [Float] {
+    mutating func uniform(_ n: Int, _ lo: Float = -1, _ hi: Float = 1) -> [Float] {
         (0..<n).map { _ in lo + (hi - lo) * rng.nextFloat() }
     }
 
     /// Ids uniform in 0..<bound.
-    public mutating func ids(_ n: Int, below bound: Int) -> [Int32] {
+    mutating func ids(_ n: Int, below bound: Int) -> [Int32] {
         (0..<n).map { _ in Int32(rng.next() % UInt64(bound)) }
     }
 
     /// `n` distinct ids below `bound`.
-    public mutating func distinctIds(_ n: Int, below bound: Int) -> [Int32] {
+    mutating func distinctIds(_ n: Int, below bound: Int) -> [Int32] {
         precondition(n <= bound)
         var all = Array(0..<Int32(bound))
         for i in 0..<n { all.swapAt(i, i + Int(rng.next() % UInt64(bound - i))) }
@@ -66,9 +66,9 @@ public struct TestData {
 }
 
 /// The backends tests run on.
-public enum TestBackends {
+enum TestBackends {
     /// The reference backend.
-    public static let cpu = CPUBackend(threads: 2)
+    static let cpu = CPUBackend(threads: 2)
 
     private static let openCLResult: Result<OpenCLBackend, Error> = Result {
         let devices = try OpenCLBackend.devices()
@@ -78,11 +78,11 @@ public enum TestBackends {
 
     /// Whether CI demands the OpenCL tests run (`LOOM_REQUIRE_OPENCL=1`): then a missing platform
     /// fails the test instead of skipping it.
-    public static var openCLRequired: Bool { ProcessInfo.processInfo.environment["LOOM_REQUIRE_OPENCL"] == "1" }
+    static var openCLRequired: Bool { ProcessInfo.processInfo.environment["LOOM_REQUIRE_OPENCL"] == "1" }
 
     /// The shared OpenCL backend (first GPU, else first device). Without a platform the test is
     /// skipped, visibly, unless `LOOM_REQUIRE_OPENCL=1`.
-    public static func openCL(file: StaticString = #filePath, line: UInt = #line) throws -> OpenCLBackend {
+    static func openCL(file: StaticString = #filePath, line: UInt = #line) throws -> OpenCLBackend {
         switch openCLResult {
         case let .success(backend): return backend
         case let .failure(error):
@@ -97,7 +97,7 @@ public enum TestBackends {
 
 /// Runs `body` on the CPU backend and on OpenCL with the same seeded inputs, and checks every
 /// named output of OpenCL against the CPU reference.
-public func checkParity(_ name: String, atol: Float = 1e-5, rtol: Float = 1e-4,
+func checkParity(_ name: String, atol: Float = 1e-5, rtol: Float = 1e-4,
                         file: StaticString = #filePath, line: UInt = #line,
                         _ body: (any Backend) throws -> [(String, [Float])]) throws {
     let device = try TestBackends.openCL(file: file, line: line)
@@ -111,7 +111,7 @@ public func checkParity(_ name: String, atol: Float = 1e-5, rtol: Float = 1e-4,
 }
 
 /// Asserts that `body` throws an error whose description contains `fragment`.
-public func assertThrows(_ fragment: String, file: StaticString = #filePath, line: UInt = #line,
+func assertThrows(_ fragment: String, file: StaticString = #filePath, line: UInt = #line,
                          _ body: () throws -> Void) {
     do {
         try body()

@@ -1,6 +1,5 @@
 import Loom
 import XCTest
-import _LoomTestSupport
 
 /// Every op on seeded random inputs, OpenCL against the CPU reference, on sizes that are not
 /// multiples of any work-group size, and on 0 and 1.

@@ -1,7 +1,6 @@
 import Foundation
 import Loom
 import XCTest
-import _LoomTestSupport
 
 /// Every backward op of the CPU backend against central finite differences of a double-precision
 /// reference forward: for a random cotangent `r`, `L(x) = Σ r ⊙ f(x)` and `∂L/∂x` must match

@@ -3,7 +3,6 @@ import Foundation
 import LoomKernels
 import Loom
 import XCTest
-import _LoomTestSupport
 
 /// Properties of single ops on every backend, and what the OpenCL runtime does when things go wrong.
 final class BehaviourTests: XCTestCase {

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The test command: the whole suite twice.
+#  1. With the machine's OpenCL platforms (PoCL in CI). LOOM_REQUIRE_OPENCL=1 turns a missing
+#     platform into a failure, and the log is checked: no OpenCL test may be skipped.
+#  2. With no OpenCL platform at all (OCL_ICD_VENDORS pointing at an empty folder): `auto` must
+#     pick the CPU backend and the OpenCL tests must be reported as skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+
+echo "== tests with OpenCL =="
+LOOM_REQUIRE_OPENCL=1 swift test 2>&1 | tee "$logs/opencl.log"
+if grep -q "Test skipped" "$logs/opencl.log"; then
+    echo "FAIL: OpenCL tests were skipped although an OpenCL platform is required" >&2
+    exit 1
+fi
+
+echo "== tests with no OpenCL platform =="
+mkdir -p "$logs/no-vendors"
+OCL_ICD_VENDORS="$logs/no-vendors" swift test 2>&1 | tee "$logs/none.log"
+skipped=$(grep -c "Test skipped - OpenCL test skipped" "$logs/none.log" || true)
+if [ "$skipped" -eq 0 ]; then
+    echo "FAIL: without a platform the OpenCL tests should be reported as skipped" >&2
+    exit 1
+fi
+echo "no-platform run: $skipped OpenCL tests reported as skipped"
+OCL_ICD_VENDORS="$logs/no-vendors" swift run -c release loom devices --device auto | tee "$logs/devices.log"
+grep -q "auto: no OpenCL platform found" "$logs/devices.log" || { echo "FAIL: auto did not fall back to the CPU" >&2; exit 1; }
+echo "all tests passed"
