@@ -22,6 +22,7 @@ let package = Package(
                        providers: [.apt(["libclblast-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // MARK: Engine
         // Shapes, tensors, the Backend protocol, errors. Imports no C.
@@ -48,9 +49,17 @@ let package = Package(
         .target(name: "LoomOpenCL",
                 dependencies: ["LoomCore", "LoomKernels", "COpenCL", "CCLBlast",
                                .product(name: "Logging", package: "swift-log")]),
+        // MARK: Text and models
+        // Corpora, vocabularies, id streams, downloads.
+        .target(name: "LoomData", dependencies: ["LoomCore", "CZlib"]),
+        // Word vectors on the host: formats, neighbours, analogies, evaluation.
+        .target(name: "LoomEmbeddings", dependencies: ["LoomCore", "COpenBLAS"]),
+        // word2vec: samplers, batches, skip-gram and CBOW training on any Backend.
+        .target(name: "LoomWord2Vec", dependencies: ["LoomCore", "LoomData", "LoomEmbeddings"]),
+
         // The library users import: re-exports the core and picks a device.
         .target(name: "Loom",
-                dependencies: ["LoomCore", "LoomCPU", "LoomOpenCL",
+                dependencies: ["LoomCore", "LoomCPU", "LoomOpenCL", "LoomData", "LoomEmbeddings", "LoomWord2Vec",
                                .product(name: "Logging", package: "swift-log")]),
 
         // MARK: Programs

@@ -2,3 +2,6 @@
 @_exported import LoomCore
 @_exported import LoomCPU
 @_exported import LoomOpenCL
+@_exported import LoomData
+@_exported import LoomEmbeddings
+@_exported import LoomWord2Vec

@@ -1,0 +1,103 @@
+import Foundation
+
+/// Writes a file so that an interrupted write never destroys the last good copy: the bytes go to a
+/// temporary file beside the target, are flushed to disk, then renamed over it in one step.
+///
+/// ```swift
+/// let out = try AtomicFileWriter(url)
+/// try out.write("header\n")
+/// try out.write(bytes)
+/// try out.commit()            // until now the old file was untouched
+/// ```
+public final class AtomicFileWriter {
+    public let url: URL
+    private let temporaryURL: URL
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+    private var committed = false
+    private static let bufferLimit = 1 << 20
+
+    public init(_ url: URL) throws {
+        self.url = url
+        let dir = url.deletingLastPathComponent()
+        temporaryURL = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
+        do {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        } catch {
+            throw LoomError.io("cannot create folder \(dir.path): \(error.localizedDescription)")
+        }
+        guard FileManager.default.createFile(atPath: temporaryURL.path, contents: nil) else {
+            throw LoomError.io("cannot write \(url.path): permission denied or no such folder")
+        }
+        do {
+            handle = try FileHandle(forWritingTo: temporaryURL)
+        } catch {
+            throw LoomError.io("cannot write \(url.path): \(error.localizedDescription)")
+        }
+    }
+
+    deinit {
+        if !committed {
+            try? handle.close()
+            try? FileManager.default.removeItem(at: temporaryURL)
+        }
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= Self.bufferLimit { try flush() }
+    }
+
+    public func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    public func write(_ text: String) throws {
+        var t = text
+        try t.withUTF8 { try write(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Little-endian bytes of a fixed-width integer.
+    public func write<T: FixedWidthInteger>(integer value: T) throws {
+        try withUnsafeBytes(of: value.littleEndian) { try write($0) }
+    }
+
+    /// Little-endian float32 values.
+    public func write(floats: [Float]) throws {
+        try floats.withUnsafeBytes { try write($0) }
+    }
+
+    private func flush() throws {
+        guard !buffer.isEmpty else { return }
+        do {
+            try handle.write(contentsOf: buffer)
+        } catch {
+            throw LoomError.io("writing \(url.path) failed: \(error.localizedDescription)")
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes, syncs and renames the temporary file over the target.
+    public func commit() throws {
+        try flush()
+        do {
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            throw LoomError.io("writing \(url.path) failed: \(error.localizedDescription)")
+        }
+        guard rename(temporaryURL.path, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: temporaryURL)
+            throw LoomError.io("cannot replace \(url.path): \(reason)")
+        }
+        committed = true
+    }
+
+    /// Writes `data` to `url` atomically.
+    public static func write(_ data: Data, to url: URL) throws {
+        let w = try AtomicFileWriter(url)
+        try data.withUnsafeBytes { try w.write($0) }
+        try w.commit()
+    }
+}

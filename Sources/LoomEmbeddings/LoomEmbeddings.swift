@@ -1,0 +1,1 @@
+// Word vectors: formats, neighbours, analogies, evaluation.
