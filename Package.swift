@@ -43,6 +43,7 @@ let package = Package(
                 .embedInCode("optimizers.cl"),
                 .embedInCode("lstm_gates.cl"),
                 .embedInCode("sampled_softmax.cl"),
+                .embedInCode("negative_sampling.cl"),
             ]
         ),
         // Small owning types over OpenCL, CLBlast for GEMM, hand-written kernels for the rest.

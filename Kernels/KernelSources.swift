@@ -11,6 +11,7 @@ public enum KernelSources {
         case elementwise, embedding, reduce, softmax, dropout, optimizers
         case lstmGates = "lstm_gates"
         case sampledSoftmax = "sampled_softmax"
+        case negativeSampling = "negative_sampling"
 
         public var fileName: String { rawValue + ".cl" }
     }
@@ -36,6 +37,7 @@ public enum KernelSources {
         case .optimizers: return PackageResources.optimizers_cl
         case .lstmGates: return PackageResources.lstm_gates_cl
         case .sampledSoftmax: return PackageResources.sampled_softmax_cl
+        case .negativeSampling: return PackageResources.negative_sampling_cl
         }
     }
 

@@ -34,3 +34,83 @@ extension CPUBackend {
         }
     }
 }
+
+extension CPUBackend {
+    // table (V, D), ids (B, C) with −1 padding, out (B, D)
+    public func embeddingBag(_ table: Tensor, ids: Tensor, into out: Tensor, mean: Bool) throws {
+        let op = "embeddingBag"
+        try Check.owned(op, by: self, table, ids, out)
+        let (v, d) = try Check.matrix(op, "table", table)
+        let (b, c) = try Check.matrix(op, "ids", ids)
+        try Check.float(op, table, out)
+        try Check.dtype(op, ids, .int32)
+        try Check.shape(op, "out", out, [b, d])
+        let idp = i32(ids)
+        for n in 0..<ids.count where idp[n] >= Int32(v) {
+            throw LoomError.indexOutOfRange(op: op, index: Int(idp[n]), bound: v)
+        }
+        let t = f(table), o = f(out)
+        parallelFor(b, grain: max(1, 4096 / max(c * d, 1))) { bags in
+            for bag in bags {
+                let dst = o + bag * d
+                dst.update(repeating: 0, count: d)
+                var n = 0
+                for j in 0..<c {
+                    let id = idp[bag * c + j]
+                    if id < 0 { continue }
+                    Vector.axpy(1, t + Int(id) * d, dst, d)
+                    n += 1
+                }
+                if mean && n > 1 { Vector.scaled(1 / Float(n), dst, dst, d) }
+            }
+        }
+    }
+
+    // gradOutput (B, D), slots (B, C) with −1 padding, gradRows (U, D)
+    public func embeddingBagBackward(_ gradOutput: Tensor, slots: Tensor, into gradRows: Tensor, mean: Bool) throws {
+        let op = "embeddingBagBackward"
+        try Check.owned(op, by: self, gradOutput, slots, gradRows)
+        let (u, d) = try Check.matrix(op, "gradRows", gradRows)
+        let (b, c) = try Check.matrix(op, "slots", slots)
+        try Check.float(op, gradOutput, gradRows)
+        try Check.dtype(op, slots, .int32)
+        try Check.shape(op, "gradOutput", gradOutput, [b, d])
+        let sp = i32(slots)
+        for n in 0..<slots.count where sp[n] >= Int32(u) {
+            throw LoomError.indexOutOfRange(op: op, index: Int(sp[n]), bound: u)
+        }
+        let g = f(gradOutput), dst = f(gradRows)
+        // Threads split the columns: no two threads add into one element.
+        parallelFor(d, grain: max(1, 16_384 / max(b * c, 1))) { cols in
+            for bag in 0..<b {
+                var n = 0
+                for j in 0..<c where sp[bag * c + j] >= 0 { n += 1 }
+                if n == 0 { continue }
+                let scale: Float = mean ? 1 / Float(n) : 1
+                let src = g + bag * d
+                for j in 0..<c {
+                    let slot = sp[bag * c + j]
+                    if slot < 0 { continue }
+                    let row = dst + Int(slot) * d
+                    for k in cols { row[k] += scale * src[k] }
+                }
+            }
+        }
+    }
+
+    // x, out (R, C)
+    public func normalizeRows(_ x: Tensor, into out: Tensor) throws {
+        try Check.owned("normalizeRows", by: self, x, out)
+        try Check.float("normalizeRows", x, out)
+        let (r, c) = try Check.matrix("normalizeRows", "x", x)
+        try Check.shape("normalizeRows", "out", out, x.shape)
+        let px = f(x), po = f(out)
+        parallelFor(r, grain: max(1, 16_384 / max(c, 1))) { rows in
+            for row in rows {
+                let src = px + row * c
+                let norm = Vector.dot(src, src, c).squareRoot()
+                Vector.scaled(norm > 1e-12 ? 1 / norm : 0, src, po + row * c, c)
+            }
+        }
+    }
+}

@@ -56,6 +56,17 @@ public protocol Backend: AnyObject {
     /// `table[indices[n]] += rows[n]`; rows with the same index all add up.
     /// - Parameters: rows `(N, D)`, indices `(N)` int32, table `(V, D)`.
     func scatterAdd(_ rows: Tensor, indices: Tensor, into table: Tensor) throws
+    /// Bags of rows: `out[b] = Σ_j table[ids[b, j]]` over the ids that are not negative (−1 pads a
+    /// short bag), divided by their number when `mean` (an empty bag gives zeros). CBOW's input.
+    /// - Parameters: table `(V, D)`, ids `(B, C)` int32, out `(B, D)`.
+    func embeddingBag(_ table: Tensor, ids: Tensor, into out: Tensor, mean: Bool) throws
+    /// Backward of `embeddingBag`: `gradRows[slots[b, j]] += gradOutput[b]` (÷ the bag's size when
+    /// `mean`) for every slot that is not negative. `slots` has the padding of the forward `ids`;
+    /// it indexes `gradRows`, e.g. the distinct rows a step touches.
+    /// - Parameters: gradOutput `(B, D)`, slots `(B, C)` int32, gradRows `(U, D)`.
+    func embeddingBagBackward(_ gradOutput: Tensor, slots: Tensor, into gradRows: Tensor, mean: Bool) throws
+    /// Each row scaled to unit L2 norm (rows of norm below 1e-12 become zeros). x, out: `(R, C)`.
+    func normalizeRows(_ x: Tensor, into out: Tensor) throws
 
     // MARK: Elementwise
 
@@ -146,6 +157,15 @@ public protocol Backend: AnyObject {
     ///   - gradGates: `(B, 4H)` out: gradient w.r.t. the preactivations.
     func lstmGatesBackward(gates: Tensor, previousCell: Tensor, cell: Tensor, gradHidden: Tensor,
                            gradCell: Tensor, gradGates: Tensor) throws
+
+    // MARK: Fused negative sampling
+
+    /// word2vec's negative-sampling loss and its gradients in one op. For pair `i` with target
+    /// `t = targets[i]` and negatives `n_k = negatives[i, k]`:
+    /// `loss[i] = −log σ(h_i·w_t) − Σ_k log σ(−h_i·w_{n_k})`, where a negative equal to the target
+    /// is skipped (as the C tool does). Gradients are of `lossScale · Σ_i loss[i]`.
+    func negativeSampling(_ problem: NegativeSamplingProblem, outputs: NegativeSamplingOutputs,
+                          lossScale: Float) throws
 
     // MARK: Fused sampled softmax
 
@@ -299,5 +319,76 @@ extension SampledSoftmaxProblem {
     public func allTensors(with o: SampledSoftmaxOutputs) -> [Tensor] {
         [inputs, labels, sampled, labelLogQ, sampledLogQ, weights, biases, o.losses, o.gradLogits, o.gradInputs,
          o.gradLabelRows, o.gradLabelBiases, o.gradSampledRows, o.gradSampledBiases]
+    }
+}
+
+/// Inputs of `Backend.negativeSampling`: `B` pairs, `K` negatives each, `V` words, `D` dimensions.
+public struct NegativeSamplingProblem {
+    /// `(B, D)` the input vectors of the pairs.
+    public var inputs: Tensor
+    /// `(B)` int32 the word each pair predicts.
+    public var targets: Tensor
+    /// `(B, K)` int32 negative words of each pair.
+    public var negatives: Tensor
+    /// `(V, D)` output vectors (word2vec's `syn1neg`).
+    public var weights: Tensor
+
+    public init(inputs: Tensor, targets: Tensor, negatives: Tensor, weights: Tensor) {
+        self.inputs = inputs
+        self.targets = targets
+        self.negatives = negatives
+        self.weights = weights
+    }
+
+    /// Sizes after checking every operand against `outputs`.
+    public func sizes(with o: NegativeSamplingOutputs) throws -> (batch: Int, negatives: Int, words: Int, dim: Int) {
+        let op = "negativeSampling"
+        let (b, d) = try Check.matrix(op, "inputs", inputs)
+        let (v, dw) = try Check.matrix(op, "weights", weights)
+        guard dw == d, d > 0 else {
+            throw LoomError.shapeMismatch(op: op, detail: "inputs \(inputs.shape), weights \(weights.shape)")
+        }
+        let (bn, k) = try Check.matrix(op, "negatives", negatives)
+        guard bn == b else { throw LoomError.shapeMismatch(op: op, detail: "negatives \(negatives.shape) for \(b) pairs") }
+        try Check.dtype(op, targets, .int32)
+        try Check.dtype(op, negatives, .int32)
+        try Check.float(op, inputs, weights, o.losses, o.gradInputs, o.gradTargetRows, o.gradNegativeRows)
+        try Check.count(op, "targets", targets, b)
+        try Check.count(op, "losses", o.losses, b)
+        try Check.shape(op, "gradInputs", o.gradInputs, [b, d])
+        try Check.shape(op, "gradTargetRows", o.gradTargetRows, [b, d])
+        try Check.shape(op, "gradNegativeRows", o.gradNegativeRows, [b * k, d])
+        return (b, k, v, d)
+    }
+
+    public func allTensors(with o: NegativeSamplingOutputs) -> [Tensor] {
+        [inputs, targets, negatives, weights, o.losses, o.gradInputs, o.gradTargetRows, o.gradNegativeRows]
+    }
+}
+
+/// Outputs of `Backend.negativeSampling`, all written by the op.
+public struct NegativeSamplingOutputs {
+    /// `(B)` loss of each pair (unscaled).
+    public var losses: Tensor
+    /// `(B, D)` gradient w.r.t. `inputs`.
+    public var gradInputs: Tensor
+    /// `(B, D)` gradient w.r.t. `weights[targets[i]]`, one row per pair.
+    public var gradTargetRows: Tensor
+    /// `(B·K, D)` gradient w.r.t. `weights[negatives[i, k]]`, row `i·K + k` (zero where skipped).
+    public var gradNegativeRows: Tensor
+
+    public init(losses: Tensor, gradInputs: Tensor, gradTargetRows: Tensor, gradNegativeRows: Tensor) {
+        self.losses = losses
+        self.gradInputs = gradInputs
+        self.gradTargetRows = gradTargetRows
+        self.gradNegativeRows = gradNegativeRows
+    }
+
+    public static func allocate(on backend: any Backend, batch: Int, negatives: Int, dim: Int) throws -> Self {
+        try NegativeSamplingOutputs(
+            losses: backend.allocate([batch], dtype: .float32),
+            gradInputs: backend.allocate([batch, dim], dtype: .float32),
+            gradTargetRows: backend.allocate([batch, dim], dtype: .float32),
+            gradNegativeRows: backend.allocate([batch * negatives, dim], dtype: .float32))
     }
 }

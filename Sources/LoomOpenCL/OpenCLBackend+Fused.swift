@@ -57,3 +57,19 @@ extension OpenCLBackend {
                     .tensor(o.gradSampledBiases), .int(b), .int(s), .int(d)])
     }
 }
+
+extension OpenCLBackend {
+    public func negativeSampling(_ problem: NegativeSamplingProblem, outputs o: NegativeSamplingOutputs,
+                                 lossScale: Float) throws {
+        let op = "negativeSampling"
+        for t in problem.allTensors(with: o) { try Check.owned(op, by: self, t) }
+        let (b, k, v, d) = try problem.sizes(with: o)
+        try Check.fitsInt32(op, problem.weights, o.gradNegativeRows)
+        let group = powerOfTwoGroup(try kernel(.negativeSampling, "negative_sampling_pair"), cap: max(32, min(128, d)))
+        try launchRows(.negativeSampling, "negative_sampling_pair", rows: b, groupSize: group,
+                       [.tensor(problem.inputs), .tensor(problem.targets), .tensor(problem.negatives),
+                        .tensor(problem.weights), .tensor(o.losses), .tensor(o.gradInputs), .tensor(o.gradTargetRows),
+                        .tensor(o.gradNegativeRows), .int(k), .int(d), .int(v), .float(lossScale), .errorWord,
+                        .local(4 * (k + 1)), .local(4 * group)])
+    }
+}

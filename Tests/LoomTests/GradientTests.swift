@@ -221,4 +221,63 @@ final class GradientTests: XCTestCase {
                     atol: 1e-6, rtol: 1e-4, "sampled softmax db")
         XCTAssertEqual(Double(try be.floats(o.losses).reduce(0, +)) * Double(scale), loss(hd, wd, bd), accuracy: 1e-5)
     }
+
+    func testEmbeddingBagBackward() throws {
+        let (v, d) = (7, 3)
+        let ids: [Int32] = [2, 5, 2, -1, 0, -1, -1, -1, 6]   // 3 bags of 3; bag 1 has one id, bag 2 one id
+        let b = 3, c = 3
+        var data = TestData(seed: 10)
+        let table = data.uniform(v * d), r = data.uniform(b * d)
+        for mean in [false, true] {
+            let grad = try be.zeros([v, d])
+            try be.embeddingBagBackward(try be.tensor(r, shape: [b, d]), slots: try be.tensor(ids, shape: [b, c]),
+                                        into: grad, mean: mean)
+            let g = numericGradient(table.map(Double.init)) { t in
+                var loss = 0.0
+                for bag in 0..<b {
+                    let members = (0..<c).map { ids[bag * c + $0] }.filter { $0 >= 0 }
+                    for k in 0..<d {
+                        var x = members.reduce(0.0) { $0 + t[Int($1) * d + k] }
+                        if mean && !members.isEmpty { x /= Double(members.count) }
+                        loss += Double(r[bag * d + k]) * x
+                    }
+                }
+                return loss
+            }
+            assertClose(try be.floats(grad).map(Double.init), g, atol: 1e-6, rtol: 1e-5, "embeddingBag mean=\(mean)")
+        }
+    }
+
+    func testNegativeSamplingBackward() throws {
+        let (b, k, v, d) = (4, 3, 8, 3)
+        var data = TestData(seed: 11)
+        let h = data.uniform(b * d, -2, 2), w = data.uniform(v * d, -2, 2)
+        let targets: [Int32] = [1, 4, 4, 7]
+        let negatives: [Int32] = [0, 2, 1, 5, 4, 6, 3, 3, 0, 7, 1, 2]   // pair 0 and pair 3 each meet their target
+        let scale: Float = 0.5
+        func logSigmoid(_ x: Double) -> Double { -log1p(exp(-x)) }
+        func loss(_ h: [Double], _ w: [Double]) -> Double {
+            var total = 0.0
+            for i in 0..<b {
+                func score(_ c: Int) -> Double { (0..<d).reduce(0.0) { $0 + h[i * d + $1] * w[c * d + $1] } }
+                total -= logSigmoid(score(Int(targets[i])))
+                for j in 0..<k where negatives[i * k + j] != targets[i] { total -= logSigmoid(-score(Int(negatives[i * k + j]))) }
+            }
+            return Double(scale) * total
+        }
+        let problem = NegativeSamplingProblem(
+            inputs: try be.tensor(h, shape: [b, d]), targets: try be.tensor(targets),
+            negatives: try be.tensor(negatives, shape: [b, k]), weights: try be.tensor(w, shape: [v, d]))
+        let o = try NegativeSamplingOutputs.allocate(on: be, batch: b, negatives: k, dim: d)
+        try be.negativeSampling(problem, outputs: o, lossScale: scale)
+        let dW = try be.zeros([v, d])
+        try be.scatterAdd(o.gradTargetRows, indices: problem.targets, into: dW)
+        try be.scatterAdd(o.gradNegativeRows, indices: problem.negatives.reshaped([b * k]), into: dW)
+        let hd = h.map(Double.init), wd = w.map(Double.init)
+        assertClose(try be.floats(o.gradInputs).map(Double.init), numericGradient(hd) { loss($0, wd) },
+                    atol: 1e-6, rtol: 1e-4, "negative sampling dh")
+        assertClose(try be.floats(dW).map(Double.init), numericGradient(wd) { loss(hd, $0) },
+                    atol: 1e-6, rtol: 1e-4, "negative sampling dW")
+        XCTAssertEqual(Double(try be.floats(o.losses).reduce(0, +)) * Double(scale), loss(hd, wd), accuracy: 1e-5)
+    }
 }

@@ -255,4 +255,45 @@ final class ParityTests: XCTestCase {
             }
         }
     }
+
+    func testEmbeddingBagAndNormalize() throws {
+        for (v, d, b, c) in [(1, 1, 1, 1), (13, 7, 9, 4), (200, 33, 65, 10), (50, 128, 0, 3)] {
+            try checkParity("embeddingBag v=\(v) d=\(d) b=\(b) c=\(c)", atol: 1e-5) { be in
+                var data = TestData(seed: UInt64(v * b + c))
+                let table = try be.tensor(data.uniform(v * d), shape: [v, d])
+                // Random padding (−1), including bags that are entirely padding.
+                let raw = data.ids(b * c, below: v + 3).enumerated().map { $0.offset % 5 == 4 ? -1 : min($0.element, Int32(v - 1)) }
+                let ids = try be.tensor(raw.map { Int32($0) }, shape: [b, c])
+                let sum = try be.allocate([b, d], dtype: .float32), mean = try be.allocate([b, d], dtype: .float32)
+                try be.embeddingBag(table, ids: ids, into: sum, mean: false)
+                try be.embeddingBag(table, ids: ids, into: mean, mean: true)
+                let grad = try be.tensor(data.uniform(b * d), shape: [b, d])
+                let rows = try be.zeros([v, d])
+                try be.embeddingBagBackward(grad, slots: ids, into: rows, mean: true)
+                let normalized = try be.allocate([v, d], dtype: .float32)
+                try be.normalizeRows(table, into: normalized)
+                return [("sum", try be.floats(sum)), ("mean", try be.floats(mean)), ("backward", try be.floats(rows)),
+                        ("normalized", try be.floats(normalized))]
+            }
+        }
+    }
+
+    func testNegativeSampling() throws {
+        for (b, k, v, d) in [(1, 1, 2, 1), (7, 5, 30, 3), (128, 5, 1000, 128), (33, 15, 257, 17), (0, 5, 9, 5)] {
+            try checkParity("negativeSampling b=\(b) k=\(k) v=\(v) d=\(d)", atol: 1e-5, rtol: 1e-3) { be in
+                var data = TestData(seed: UInt64(b + k + v + d))
+                let targets = data.ids(b, below: v)
+                var negatives = data.ids(b * k, below: v)
+                if b > 1 { negatives[0] = targets[0] }  // a negative equal to its target is skipped
+                let problem = NegativeSamplingProblem(
+                    inputs: try be.tensor(data.uniform(b * d), shape: [b, d]), targets: try be.tensor(targets),
+                    negatives: try be.tensor(negatives, shape: [b, k]),
+                    weights: try be.tensor(data.uniform(v * d), shape: [v, d]))
+                let o = try NegativeSamplingOutputs.allocate(on: be, batch: b, negatives: k, dim: d)
+                try be.negativeSampling(problem, outputs: o, lossScale: 0.5)
+                return [("losses", try be.floats(o.losses)), ("dh", try be.floats(o.gradInputs)),
+                        ("dwt", try be.floats(o.gradTargetRows)), ("dwn", try be.floats(o.gradNegativeRows))]
+            }
+        }
+    }
 }
