@@ -8,4 +8,14 @@ struct LoomCommand: ParsableCommand {
         commandName: "loom",
         abstract: "Train and use deep models of text and sequences on OpenCL GPUs or the CPU.",
         subcommands: [Devices.self])
+
+    static func main() {
+        bootstrapLogging()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

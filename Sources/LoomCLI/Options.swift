@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+import Loom
+import Logging
+
+/// Device flags shared by every command that computes.
+struct DeviceOptions: ParsableArguments {
+    @Option(help: "cpu, opencl, opencl:PLATFORM:DEVICE or auto (default: $LOOM_DEVICE, else auto).")
+    var device: String?
+
+    @Option(help: "CPU threads (default: one per core).")
+    var threads: Int?
+
+    /// Opens the device and says which one runs.
+    func open(quiet: Bool = false) throws -> any Backend {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        let selected = try DeviceSelection.open(try DeviceRequest.resolve(device), threads: threads)
+        if !quiet { FileHandle.standardError.write(Data((selected.explanation + "\n").utf8)) }
+        return selected.backend
+    }
+}
+
+/// Sets up swift-log once: warnings by default, `LOOM_LOG_LEVEL=debug|info|…` for more.
+func bootstrapLogging() {
+    let level = ProcessInfo.processInfo.environment["LOOM_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
+}
+
+func writeError(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }

@@ -1,0 +1,133 @@
+import Foundation
+import LoomCore
+
+/// How a corpus becomes a vocabulary and an id stream.
+public struct CorpusOptions: Equatable, Sendable {
+    /// Most ids in the vocabulary, `UNK` included (the course's `vocabulary_size`); nil for no limit.
+    public var maxVocabulary: Int? = 50_000
+    /// Words seen fewer times are left out (word2vec's `-min-count`).
+    public var minCount: Int = 5
+    public var normalization: TokenNormalization = .lowercase
+    /// What happens to words left out of the vocabulary.
+    public var outOfVocabulary: OutOfVocabulary = .unknown
+
+    public enum OutOfVocabulary: String, Sendable, CaseIterable {
+        /// Mapped to `UNK`, id 0 (the course).
+        case unknown
+        /// Removed from the stream (word2vec and gensim).
+        case drop
+    }
+
+    public init(maxVocabulary: Int? = 50_000, minCount: Int = 5, normalization: TokenNormalization = .lowercase,
+                outOfVocabulary: OutOfVocabulary = .unknown) {
+        self.maxVocabulary = maxVocabulary
+        self.minCount = minCount
+        self.normalization = normalization
+        self.outOfVocabulary = outOfVocabulary
+    }
+}
+
+/// A tokenised corpus: its vocabulary and the whole text as ids, mapped once.
+///
+/// Memory is the id stream (4 bytes a word) plus the vocabulary: the file itself is streamed in
+/// 1 MiB chunks, and words exist as `String`s only once each, in the vocabulary.
+public struct Corpus: Sendable {
+    public let vocabulary: Vocabulary
+    /// The corpus as vocabulary ids.
+    public let ids: [Int32]
+    /// Tokens in the file before out-of-vocabulary words were dropped (equal to `ids.count` with `UNK`).
+    public let tokenCount: Int
+    /// Distinct words in the file.
+    public let distinctWords: Int
+
+    public init(vocabulary: Vocabulary, ids: [Int32], tokenCount: Int, distinctWords: Int) {
+        self.vocabulary = vocabulary
+        self.ids = ids
+        self.tokenCount = tokenCount
+        self.distinctWords = distinctWords
+    }
+
+    /// Reads `url` once: counts words, ranks them, and maps the text to ids.
+    public static func load(_ url: URL, options: CorpusOptions = CorpusOptions(),
+                            progress: ((_ bytesRead: Int) -> Void)? = nil) throws -> Corpus {
+        try TextFile.checkReadableText(url)
+        if let m = options.maxVocabulary, m < 1 { throw LoomError.invalidArgument("--max-vocab must be at least 1") }
+        if options.minCount < 1 { throw LoomError.invalidArgument("--min-count must be at least 1") }
+
+        // One pass: intern each word (dense index by first appearance) and keep that index.
+        let table = WordTable()
+        var stream: [Int32] = []
+        let fileSize = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+        stream.reserveCapacity(max(1024, fileSize / 6))
+        var bytes = 0
+        try Tokenizer(normalization: options.normalization).forEachWord(in: url) { word in
+            stream.append(table.intern(word))
+            bytes += word.count + 1
+            if bytes >= 1 << 24 {
+                progress?(bytes)
+                bytes = 0
+            }
+        }
+        guard !stream.isEmpty else {
+            throw LoomError.invalidData("\(url.path) contains no words (normalisation: \(options.normalization.rawValue))")
+        }
+
+        // Rank: by count, ties by first appearance (as Python's Counter.most_common in the course).
+        let counts = table.counts
+        var order = Array(0..<table.count).filter { counts[$0] >= options.minCount }
+        order.sort { counts[$0] != counts[$1] ? counts[$0] > counts[$1] : $0 < $1 }
+        let withUnknown = options.outOfVocabulary == .unknown
+        let capacity = options.maxVocabulary.map { withUnknown ? $0 - 1 : $0 } ?? order.count
+        if order.count > capacity { order.removeLast(order.count - capacity) }
+
+        // Remap the stream in place: index → id (UNK is id 0), or dropped.
+        let offset: Int32 = withUnknown ? 1 : 0
+        var remap = [Int32](repeating: -1, count: table.count)
+        for (rank, index) in order.enumerated() { remap[index] = Int32(rank) + offset }
+        var unknownCount = 0
+        var kept = 0
+        stream.withUnsafeMutableBufferPointer { s in
+            for i in 0..<s.count {
+                let id = remap[Int(s[i])]
+                if id >= 0 {
+                    s[kept] = id
+                    kept += 1
+                } else if withUnknown {
+                    s[kept] = 0
+                    kept += 1
+                    unknownCount += 1
+                }
+            }
+        }
+        let tokenCount = stream.count
+        stream.removeLast(stream.count - kept)
+        guard !stream.isEmpty else {
+            throw LoomError.invalidData(
+                "\(url.path): no word occurs at least \(options.minCount) times; lower --min-count")
+        }
+        var words = order.map { table.word($0) }
+        var vocabCounts = order.map { counts[$0] }
+        if withUnknown {
+            words.insert(Vocabulary.unknownToken, at: 0)
+            vocabCounts.insert(unknownCount, at: 0)
+        }
+        // A corpus may itself contain the token UNK: keep it apart from the unknown id.
+        if withUnknown, let clash = words.dropFirst().firstIndex(of: Vocabulary.unknownToken) {
+            words[clash] = Vocabulary.unknownToken + "_"
+        }
+        let vocabulary = try Vocabulary(words: words, counts: vocabCounts, unknownID: withUnknown ? 0 : nil)
+        return Corpus(vocabulary: vocabulary, ids: stream, tokenCount: tokenCount, distinctWords: table.count)
+    }
+
+    /// Maps text to ids with an existing vocabulary (unknown words become `UNK` or are dropped).
+    public static func ids(of url: URL, vocabulary: Vocabulary, normalization: TokenNormalization) throws -> [Int32] {
+        try TextFile.checkReadableText(url)
+        let table = WordTable(capacity: vocabulary.count * 2)
+        for w in vocabulary.words { var s = w; s.withUTF8 { _ = table.intern(UnsafeRawBufferPointer($0), increment: 0) } }
+        var ids: [Int32] = []
+        try Tokenizer(normalization: normalization).forEachWord(in: url) { word in
+            if let id = table.find(word) { ids.append(id) } else if let unk = vocabulary.unknownID { ids.append(Int32(unk)) }
+        }
+        return ids
+    }
+}

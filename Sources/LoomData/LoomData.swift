@@ -1,1 +1,0 @@
-// Corpora, vocabularies and id streams.
