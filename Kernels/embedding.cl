@@ -11,16 +11,16 @@ __kernel void gather_rows(__global const float* table, int table_off, __global c
     out[out_off + g] = table[table_off + id * d + col];
 }
 
-// table (v, d) [indices (n)] += rows (n, d); duplicate ids add up through atomic_add_f32.
+// table (v, d) [indices (n)] += scale * rows (n, d); duplicate ids add up through atomic_add_f32.
 __kernel void scatter_add_rows(__global const float* rows, int rows_off, __global const int* indices, int idx_off,
-                               __global float* table, int table_off, int n, int d, int v,
+                               __global float* table, int table_off, int n, int d, int v, float scale,
                                volatile __global int* err) {
     int g = get_global_id(0);
     if (g >= n * d) return;
     int row = g / d, col = g - row * d;
     int id = indices[idx_off + row];
     if (id < 0 || id >= v) { loom_flag(err, LOOM_ERR_SCATTER); return; }
-    atomic_add_f32(table + table_off + id * d + col, rows[rows_off + g]);
+    atomic_add_f32(table + table_off + id * d + col, scale * rows[rows_off + g]);
 }
 
 // out (b, d) = sum (or mean) of table rows ids[bag, 0..c) that are >= 0. One work-item per element.
@@ -42,17 +42,17 @@ __kernel void embedding_bag(__global const float* table, int table_off, __global
     out[out_off + g] = (mean && n > 0) ? acc / (float)n : acc;
 }
 
-// grad_rows (u, d) [slots[bag, j]] += grad_out[bag] (/ bag size when mean). One work-item per element.
+// grad_rows (u, d) [slots[bag, j]] += scale * grad_out[bag] (/ bag size when mean). One work-item per element.
 __kernel void embedding_bag_backward(__global const float* grad_out, int go_off, __global const int* slots,
                                      int slots_off, __global float* grad_rows, int gr_off, int b, int c, int d,
-                                     int u, int mean, volatile __global int* err) {
+                                     int u, int mean, float scale, volatile __global int* err) {
     int g = get_global_id(0);
     if (g >= b * d) return;
     int bag = g / d, col = g - bag * d;
     int n = 0;
     for (int j = 0; j < c; ++j) n += slots[slots_off + bag * c + j] >= 0;
     if (n == 0) return;
-    float value = grad_out[go_off + g] * ((mean) ? 1.0f / (float)n : 1.0f);
+    float value = grad_out[go_off + g] * ((mean) ? scale / (float)n : scale);
     for (int j = 0; j < c; ++j) {
         int slot = slots[slots_off + bag * c + j];
         if (slot < 0) continue;

@@ -16,7 +16,7 @@ extension CPUBackend {
     }
 
     // rows (N, D), indices (N), table (V, D): table[indices[n]] += rows[n]
-    public func scatterAdd(_ rows: Tensor, indices: Tensor, into table: Tensor) throws {
+    public func scatterAdd(_ rows: Tensor, indices: Tensor, into table: Tensor, scale: Float) throws {
         try Check.owned("scatterAdd", by: self, rows, indices, table)
         let (v, d) = try Check.matrix("scatterAdd", "table", table)
         try Check.float("scatterAdd", rows, table)
@@ -29,7 +29,7 @@ extension CPUBackend {
         parallelFor(d, grain: max(1, 16_384 / max(indices.count, 1))) { cols in
             for n in 0..<indices.count {
                 let dst = t + Int(idx[n]) * d, s = src + n * d
-                for j in cols { dst[j] += s[j] }
+                for j in cols { dst[j] += scale * s[j] }
             }
         }
     }
@@ -67,7 +67,8 @@ extension CPUBackend {
     }
 
     // gradOutput (B, D), slots (B, C) with −1 padding, gradRows (U, D)
-    public func embeddingBagBackward(_ gradOutput: Tensor, slots: Tensor, into gradRows: Tensor, mean: Bool) throws {
+    public func embeddingBagBackward(_ gradOutput: Tensor, slots: Tensor, into gradRows: Tensor, mean: Bool,
+                                     scale: Float) throws {
         let op = "embeddingBagBackward"
         try Check.owned(op, by: self, gradOutput, slots, gradRows)
         let (u, d) = try Check.matrix(op, "gradRows", gradRows)
@@ -86,13 +87,13 @@ extension CPUBackend {
                 var n = 0
                 for j in 0..<c where sp[bag * c + j] >= 0 { n += 1 }
                 if n == 0 { continue }
-                let scale: Float = mean ? 1 / Float(n) : 1
+                let factor: Float = mean ? scale / Float(n) : scale
                 let src = g + bag * d
                 for j in 0..<c {
                     let slot = sp[bag * c + j]
                     if slot < 0 { continue }
                     let row = dst + Int(slot) * d
-                    for k in cols { row[k] += scale * src[k] }
+                    for k in cols { row[k] += factor * src[k] }
                 }
             }
         }

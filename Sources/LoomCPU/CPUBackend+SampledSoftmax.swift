@@ -1,8 +1,10 @@
-import COpenBLAS
 import Foundation
 import LoomCore
 
 extension CPUBackend {
+    /// The batch shares its sampled classes, so the sampled half is three small GEMMs:
+    /// `Z_s = H·W_sᵀ`, `dH += dZ_s·W_s` and `dW_s = dZ_sᵀ·H`, with `W_s` the gathered sampled rows.
+    /// The true class of each example is a dot product of its own.
     public func sampledSoftmax(_ problem: SampledSoftmaxProblem, outputs o: SampledSoftmaxOutputs,
                                lossScale: Float) throws {
         let op = "sampledSoftmax"
@@ -16,42 +18,41 @@ extension CPUBackend {
         let lqy = f(problem.labelLogQ), lqs = f(problem.sampledLogQ)
         let losses = f(o.losses), dz = f(o.gradLogits), dh = f(o.gradInputs)
         let dwy = f(o.gradLabelRows), dby = f(o.gradLabelBiases)
+        let dws = f(o.gradSampledRows), dbs = f(o.gradSampledBiases)
         let removeHits = problem.removeAccidentalHits
 
-        // Per example: logits over [label, sampled…], softmax, loss, and the gradients that belong to
-        // the example alone (its input vector, its label's row and bias).
-        parallelFor(b, grain: max(1, 65_536 / max(k * d, 1))) { examples in
+        // W_s (S, D): the sampled rows, contiguous.
+        let ws = scratch(s * d)
+        for j in 0..<s { (ws + j * d).update(from: w + Int(ids[j]) * d, count: d) }
+        // Z[:, 1...] = H · W_sᵀ, written straight into the (B, S + 1) logits buffer.
+        sgemm(b, s, d, h, false, ws, true, dz + 1, ldc: k)
+
+        // Per example: the true logit, corrections, softmax, loss, and dZ (scaled) in place.
+        parallelFor(b, grain: max(1, 16_384 / max(k + d, 1))) { examples in
             for i in examples {
-                let hi = h + i * d, zi = dz + i * k, label = y[i]
-                zi[0] = Vector.dot(hi, w + Int(label) * d, d) + bias[Int(label)] - lqy[i]
+                let zi = dz + i * k, label = y[i]
+                zi[0] = Vector.dot(h + i * d, w + Int(label) * d, d) + bias[Int(label)] - lqy[i]
                 for j in 0..<s {
                     let c = Int(ids[j])
-                    var z = Vector.dot(hi, w + c * d, d) + bias[c] - lqs[j]
-                    if removeHits && ids[j] == label { z += -Float.greatestFiniteMagnitude }
-                    zi[1 + j] = z
+                    zi[1 + j] += bias[c] - lqs[j]
+                    if removeHits && ids[j] == label { zi[1 + j] += -Float.greatestFiniteMagnitude }
                 }
                 let trueLogit = zi[0]
-                // In place: the logits become probabilities.
                 losses[i] = self.softmaxRow(zi, zi, k) - trueLogit
                 for j in 0..<k { zi[j] *= lossScale }
                 zi[0] -= lossScale
-                let dhi = dh + i * d
-                Vector.scaled(zi[0], w + Int(label) * d, dhi, d)
-                for j in 0..<s where zi[1 + j] != 0 { Vector.axpy(zi[1 + j], w + Int(ids[j]) * d, dhi, d) }
-                Vector.scaled(zi[0], hi, dwy + i * d, d)
+                Vector.scaled(zi[0], h + i * d, dwy + i * d, d)
                 dby[i] = zi[0]
             }
         }
-
-        // Sampled rows are shared by the batch: gradSampledRows (S, D) = dZ[:, 1...]ᵀ (S, B) · inputs (B, D).
-        let dws = f(o.gradSampledRows), dbs = f(o.gradSampledBiases)
-        if s > 0 && d > 0 {
-            if b == 0 {
-                dws.update(repeating: 0, count: s * d)
-            } else {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(s), Int32(d), Int32(b), 1,
-                            dz + 1, Int32(k), h, Int32(d), 0, dws, Int32(d))
-            }
+        // dH = dZ_s · W_s, then + dz0·W[label] per example.
+        sgemm(b, d, s, dz + 1, false, ws, false, dh, lda: k)
+        for i in 0..<b { Vector.axpy(dz[i * k], w + Int(y[i]) * d, dh + i * d, d) }
+        // dW_s = dZ_sᵀ · H; db_s = column sums of dZ_s.
+        if b == 0 {
+            dws.update(repeating: 0, count: s * d)
+        } else {
+            sgemm(s, d, b, dz + 1, true, h, false, dws, lda: k)
         }
         for j in 0..<s {
             var total = 0.0

@@ -26,12 +26,30 @@ public final class CPUStorage: DeviceStorage, @unchecked Sendable {
 public final class CPUBackend: Backend {
     /// Threads used by the Swift loops and by OpenBLAS.
     public let threads: Int
+    /// OpenBLAS's current thread count (switched per GEMM size).
+    var blasThreads: Int
+    /// Reusable host scratch memory for ops that need temporaries.
+    private var scratchMemory = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
+    private var scratchBytes = 64
 
     /// - Parameter threads: worker count; `nil` means one per active core.
     public init(threads: Int? = nil) {
         let n = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.threads = n
+        blasThreads = n
         openblas_set_num_threads(Int32(n))
+    }
+
+    deinit { scratchMemory.deallocate() }
+
+    /// `count` floats of scratch, valid until the next call (ops run one at a time).
+    func scratch(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if count * 4 > scratchBytes {
+            scratchMemory.deallocate()
+            scratchBytes = max(count * 4, scratchBytes * 2)
+            scratchMemory = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
+        }
+        return scratchMemory.assumingMemoryBound(to: Float.self)
     }
 
     public var name: String { "cpu" }

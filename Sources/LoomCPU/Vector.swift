@@ -153,3 +153,38 @@ extension Vector {
         for j in 0..<count { p[i + j] = v[j] }
     }
 }
+
+extension Vector {
+    /// Natural log of positive lanes (Cephes `logf`): `x = m·2^e` with `m ∈ [√½, √2)`, a degree-8
+    /// polynomial in `m − 1`. Relative error about 1e-7; zero gives a large negative number.
+    @inline(__always) @usableFromInline
+    static func log(_ v: SIMD16<Float>) -> SIMD16<Float> {
+        let x = v.replacing(with: .leastNormalMagnitude, where: v .< .leastNormalMagnitude)
+        let bits = unsafeBitCast(x, to: SIMD16<Int32>.self)
+        var e = SIMD16<Float>((bits &>> 23) & 0xFF) - 126
+        var m = unsafeBitCast((bits & 0x007F_FFFF) | 0x3F00_0000, to: SIMD16<Float>.self)  // [0.5, 1)
+        let small = m .< 0.707_106_781
+        e = e.replacing(with: e - 1, where: small)
+        m = m.replacing(with: m + m, where: small) - 1
+        let z = m * m
+        var y = SIMD16<Float>(repeating: 7.037_683_629_2e-2)
+        y = y * m - 1.151_461_031_0e-1
+        y = y * m + 1.167_699_874_0e-1
+        y = y * m - 1.242_014_084_6e-1
+        y = y * m + 1.424_932_278_7e-1
+        y = y * m - 1.666_805_766_5e-1
+        y = y * m + 2.000_071_476_5e-1
+        y = y * m - 2.499_999_399_3e-1
+        y = y * m + 3.333_333_117_4e-1
+        y = y * m * z
+        y = y - 2.121_944_4e-4 * e - 0.5 * z
+        return m + y + 0.693_359_375 * e
+    }
+
+    /// `log(1 + eˣ)` without overflow.
+    @inline(__always) @usableFromInline
+    static func softplus(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        let a = x.replacing(with: -x, where: x .< 0)
+        return x.replacing(with: 0, where: x .< 0) + log(1 + exp(-a))
+    }
+}

@@ -59,6 +59,16 @@ extension Backend {
         return try floats(t)[0]
     }
 
+    /// `table[indices[n]] += rows[n]`.
+    public func scatterAdd(_ rows: Tensor, indices: Tensor, into table: Tensor) throws {
+        try scatterAdd(rows, indices: indices, into: table, scale: 1)
+    }
+
+    /// `gradRows[slots[b, j]] += gradOutput[b]` (÷ the bag's size when `mean`).
+    public func embeddingBagBackward(_ gradOutput: Tensor, slots: Tensor, into gradRows: Tensor, mean: Bool) throws {
+        try embeddingBagBackward(gradOutput, slots: slots, into: gradRows, mean: mean, scale: 1)
+    }
+
     /// `c = op(a) · op(b)` with the common defaults.
     public func matmul(_ a: Tensor, _ b: Tensor, into c: Tensor, transposeA: Bool = false,
                        transposeB: Bool = false, accumulate: Bool = false) throws {

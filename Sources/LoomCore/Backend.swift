@@ -53,18 +53,21 @@ public protocol Backend: AnyObject {
     /// `out[n] = table[indices[n]]`.
     /// - Parameters: table `(V, D)`, indices `(N)` int32, out `(N, D)`.
     func gather(_ table: Tensor, indices: Tensor, into out: Tensor) throws
-    /// `table[indices[n]] += rows[n]`; rows with the same index all add up.
+    /// `table[indices[n]] += scale · rows[n]`; rows with the same index all add up. With
+    /// `scale = −lr` this is plain SGD on the rows of a parameter, duplicates included.
     /// - Parameters: rows `(N, D)`, indices `(N)` int32, table `(V, D)`.
-    func scatterAdd(_ rows: Tensor, indices: Tensor, into table: Tensor) throws
+    func scatterAdd(_ rows: Tensor, indices: Tensor, into table: Tensor, scale: Float) throws
     /// Bags of rows: `out[b] = Σ_j table[ids[b, j]]` over the ids that are not negative (−1 pads a
     /// short bag), divided by their number when `mean` (an empty bag gives zeros). CBOW's input.
     /// - Parameters: table `(V, D)`, ids `(B, C)` int32, out `(B, D)`.
     func embeddingBag(_ table: Tensor, ids: Tensor, into out: Tensor, mean: Bool) throws
-    /// Backward of `embeddingBag`: `gradRows[slots[b, j]] += gradOutput[b]` (÷ the bag's size when
-    /// `mean`) for every slot that is not negative. `slots` has the padding of the forward `ids`;
-    /// it indexes `gradRows`, e.g. the distinct rows a step touches.
+    /// Backward of `embeddingBag`: `gradRows[slots[b, j]] += scale · gradOutput[b]` (÷ the bag's
+    /// size when `mean`) for every slot that is not negative. `slots` has the padding of the
+    /// forward `ids`; it indexes `gradRows` — the distinct rows a step touches, or (with
+    /// `scale = −lr`) the embedding table itself for plain SGD.
     /// - Parameters: gradOutput `(B, D)`, slots `(B, C)` int32, gradRows `(U, D)`.
-    func embeddingBagBackward(_ gradOutput: Tensor, slots: Tensor, into gradRows: Tensor, mean: Bool) throws
+    func embeddingBagBackward(_ gradOutput: Tensor, slots: Tensor, into gradRows: Tensor, mean: Bool,
+                              scale: Float) throws
     /// Each row scaled to unit L2 norm (rows of norm below 1e-12 become zeros). x, out: `(R, C)`.
     func normalizeRows(_ x: Tensor, into out: Tensor) throws
 

@@ -15,7 +15,7 @@ extension OpenCLBackend {
     }
 
     // rows (N, D), indices (N), table (V, D)
-    public func scatterAdd(_ rows: Tensor, indices: Tensor, into table: Tensor) throws {
+    public func scatterAdd(_ rows: Tensor, indices: Tensor, into table: Tensor, scale: Float) throws {
         try Check.owned("scatterAdd", by: self, rows, indices, table)
         let (v, d) = try Check.matrix("scatterAdd", "table", table)
         try Check.float("scatterAdd", rows, table)
@@ -23,7 +23,8 @@ extension OpenCLBackend {
         try Check.shape("scatterAdd", "rows", rows, [indices.count, d])
         try Check.fitsInt32("scatterAdd", table, rows)
         try launch(.embedding, "scatter_add_rows", global: rows.count,
-                   [.tensor(rows), .tensor(indices), .tensor(table), .int(indices.count), .int(d), .int(v), .errorWord])
+                   [.tensor(rows), .tensor(indices), .tensor(table), .int(indices.count), .int(d), .int(v), .float(scale),
+                    .errorWord])
     }
 }
 
@@ -42,7 +43,8 @@ extension OpenCLBackend {
                     .errorWord])
     }
 
-    public func embeddingBagBackward(_ gradOutput: Tensor, slots: Tensor, into gradRows: Tensor, mean: Bool) throws {
+    public func embeddingBagBackward(_ gradOutput: Tensor, slots: Tensor, into gradRows: Tensor, mean: Bool,
+                                     scale: Float) throws {
         let op = "embeddingBagBackward"
         try Check.owned(op, by: self, gradOutput, slots, gradRows)
         let (u, d) = try Check.matrix(op, "gradRows", gradRows)
@@ -53,7 +55,7 @@ extension OpenCLBackend {
         try Check.fitsInt32(op, gradRows, gradOutput, slots)
         try launch(.embedding, "embedding_bag_backward", global: b * d,
                    [.tensor(gradOutput), .tensor(slots), .tensor(gradRows), .int(b), .int(c), .int(d), .int(u),
-                    .int(mean ? 1 : 0), .errorWord])
+                    .int(mean ? 1 : 0), .float(scale), .errorWord])
     }
 
     public func normalizeRows(_ x: Tensor, into out: Tensor) throws {

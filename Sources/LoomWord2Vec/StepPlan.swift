@@ -109,13 +109,15 @@ struct StepPlanner {
         var rng = SeededGenerator(seed: config.seed ^ (UInt64(step) &* 0xD1B5_4A32_D192_ED03) ^ 0x5EED)
         step += 1
 
+        // Slots (distinct rows) are only needed by Adagrad; SGD updates each occurrence directly.
+        let slots = config.optimizer == .adagrad
         plan.ints.withUnsafeMutableBufferPointer { ints in
             // Inputs and their slots among the distinct input rows.
             inputSlots.reset()
             for i in 0..<(b * L.width) {
                 let id = batch.inputs[i]
                 ints[L.inputs + i] = id
-                ints[L.inputSlots + i] = id < 0 ? -1 : inputSlots.slot(id)
+                if slots { ints[L.inputSlots + i] = id < 0 ? -1 : inputSlots.slot(id) }
             }
             for (u, id) in inputSlots.unique.enumerated() { ints[L.inputUnique + u] = id }
             plan.inputUnique = inputSlots.unique.count
@@ -124,7 +126,7 @@ struct StepPlanner {
             outputSlots.reset()
             for i in 0..<b {
                 ints[L.labels + i] = batch.labels[i]
-                ints[L.labelSlots + i] = outputSlots.slot(batch.labels[i])
+                if slots { ints[L.labelSlots + i] = outputSlots.slot(batch.labels[i]) }
             }
             switch config.loss {
             case .sampled:
@@ -136,7 +138,7 @@ struct StepPlanner {
                     }
                     for j in 0..<s {
                         ints[L.candidateIds + j] = sampledIds[j]
-                        ints[L.candidateSlots + j] = outputSlots.slot(sampledIds[j])
+                        if slots { ints[L.candidateSlots + j] = outputSlots.slot(sampledIds[j]) }
                         f[L.candidateLogQ + j] = logUniform!.logExpectedCount(Int(sampledIds[j]), count: s, tries: tries)
                     }
                 }
@@ -145,7 +147,7 @@ struct StepPlanner {
                 for j in 0..<(b * k) {
                     let id = noise!.draw(&rng)
                     ints[L.candidateIds + j] = id
-                    ints[L.candidateSlots + j] = outputSlots.slot(id)
+                    if slots { ints[L.candidateSlots + j] = outputSlots.slot(id) }
                 }
             case .softmax:
                 break

@@ -183,23 +183,40 @@ public final class Word2VecModel {
             losses = sb.losses.rows(0..<b)
         }
 
-        // Input rows: sum the gradients of repeated ids into slots, update only those rows.
-        let u = plan.inputUnique
-        let gradIn = gradInputRows.rows(0..<u)
-        try be.fill(gradIn, value: 0)
+        // Input rows. SGD is linear, so each occurrence's gradient goes straight into the table
+        // (repeats add up); Adagrad first sums repeated ids into slots, then updates those rows.
         // CBOW with a mean: like word2vec and gensim, each context row receives the undivided gradient.
-        try be.embeddingBagBackward(gradHidden, slots: ints(L.inputSlots, b * L.width).reshaped([b, L.width]),
-                                    into: gradIn, mean: false)
-        try be.applyUpdate(rule, parameter: embeddings, gradient: gradIn, state: embeddingState,
-                           rows: ints(L.inputUnique, u))
+        if case let .sgd(lr) = rule {
+            try be.embeddingBagBackward(gradHidden, slots: inputs, into: embeddings, mean: false, scale: -lr)
+        } else {
+            let u = plan.inputUnique
+            let gradIn = gradInputRows.rows(0..<u)
+            try be.fill(gradIn, value: 0)
+            try be.embeddingBagBackward(gradHidden, slots: ints(L.inputSlots, b * L.width).reshaped([b, L.width]),
+                                        into: gradIn, mean: false, scale: 1)
+            try be.applyUpdate(rule, parameter: embeddings, gradient: gradIn, state: embeddingState,
+                               rows: ints(L.inputUnique, u))
+        }
         try be.sum(losses, into: lossTotal, accumulate: true)
         examplesSinceLoss += b
     }
 
-    /// Sums the output-row gradients of labels and candidates into slots and updates those rows.
+    /// Updates the output rows of labels and candidates: straight into the parameters for SGD,
+    /// through per-step slots (repeated ids summed first) for Adagrad.
     private func updateOutputRows(_ plan: StepPlan, rule: UpdateRule, labelRows: Tensor, candidateRows: Tensor,
                                   biases bias: (labels: Tensor, candidates: Tensor)?, candidates: Int) throws {
         let be = backend, L = layout, b = plan.count, u = plan.outputUnique
+        if case let .sgd(lr) = rule {
+            let labels = intUpload.elements(L.labels, count: b)
+            let candidateIds = intUpload.elements(L.candidateIds, count: candidates)
+            try be.scatterAdd(labelRows, indices: labels, into: weights, scale: -lr)
+            try be.scatterAdd(candidateRows, indices: candidateIds, into: weights, scale: -lr)
+            if let bias {
+                try be.scatterAdd(bias.labels, indices: labels, into: biases, scale: -lr)
+                try be.scatterAdd(bias.candidates, indices: candidateIds, into: biases, scale: -lr)
+            }
+            return
+        }
         let labelSlots = intUpload.elements(L.labelSlots, count: b)
         let candidateSlots = intUpload.elements(L.candidateSlots, count: candidates)
         let rows = intUpload.elements(L.outputUnique, count: u)

@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import Loom
+
+/// Peak resident memory of this process, bytes (Linux reports `ru_maxrss` in KiB).
+func peakRSS() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return usage.ru_maxrss * 1024
+}
+
+struct Word2VecRow: Codable {
+    var configuration: String
+    var backend: String
+    var vocabulary: Int
+    var words: Int
+    var seconds: Double
+    var wordsPerSecond: Double
+    var finalLoss: Double?
+    var peakRSSMiB: Double
+}
+
+struct Word2VecBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "word2vec",
+        abstract: "Training words/s of the course configuration and word2vec's default, on each backend.")
+
+    @Option(help: "Corpus (default: ../shared/data/corpus/prose8.txt).")
+    var corpus = "../shared/data/corpus/prose8.txt"
+    @Option(help: "Train on the first N words of the corpus (0: all).")
+    var words = 1_000_000
+    @Option(help: "Backends, comma-separated: all, cpu, opencl, opencl:P:D.")
+    var devices = "all"
+    @Option(help: "CPU threads (default: one per core).")
+    var threads: Int?
+    @Option(help: "Configurations: course, word2vec, cbow, or scaling (sampled softmax at vocabularies 10k, 50k, 200k).")
+    var configs = "course,word2vec"
+    @Option(help: "Also write the rows as JSON to this file.")
+    var json: String?
+
+    func run() throws {
+        let url = URL(fileURLWithPath: corpus)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw ValidationError("corpus \(corpus) not found (the benchmark needs ../shared/data; pass --corpus)")
+        }
+        // A slice of the corpus: the first `words` words, written to a temporary file.
+        let source = try sliceCorpus(url, words: words)
+        let backends = try openBackends(devices, threads: threads, profiling: false)
+        var rows: [Word2VecRow] = []
+        for name in configs.split(separator: ",").map(String.init) {
+            for (label, config, options) in try configurations(name) {
+                let corpus = try Corpus.load(source, options: options)
+                for be in backends {
+                    let trainer = try Word2VecTrainer(corpus: corpus, config: config, backend: be)
+                    trainer.evalEvery = nil
+                    trainer.reportEvery = 1_000_000_000
+                    let s = try trainer.run()
+                    let row = Word2VecRow(configuration: label, backend: be.name, vocabulary: corpus.vocabulary.count,
+                                          words: s.wordsDone, seconds: s.seconds, wordsPerSecond: s.wordsPerSecond,
+                                          finalLoss: s.finalLoss, peakRSSMiB: Double(peakRSS()) / 1_048_576)
+                    rows.append(row)
+                    FileHandle.standardError.write(Data("\(label) on \(be.name): \(Int(s.wordsPerSecond)) words/s\n".utf8))
+                }
+            }
+        }
+        print("corpus: \(corpus), first \(words) words; " + backends.map { "\($0.name) = \($0.deviceDescription)" }.joined(separator: "; "))
+        let header = ["configuration", "backend", "vocab", "words", "seconds", "words/s", "loss", "peak RSS MiB"]
+        let cells = rows.map { r in
+            [r.configuration, r.backend, "\(r.vocabulary)", "\(r.words)", String(format: "%.2f", r.seconds),
+             String(format: "%.0f", r.wordsPerSecond), r.finalLoss.map { String(format: "%.3f", $0) } ?? "–",
+             String(format: "%.0f", r.peakRSSMiB)]
+        }
+        let widths = header.indices.map { i in ([header[i]] + cells.map { $0[i] }).map(\.count).max()! }
+        for c in [header] + cells {
+            print(c.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+        }
+        if let json { try writeJSON(rows, to: json) }
+    }
+
+    func configurations(_ name: String) throws -> [(String, Word2VecConfig, CorpusOptions)] {
+        switch name {
+        case "course":
+            // 5_word2vec.ipynb: batch 128, dim 128, skip_window 1, num_skips 2, 64 samples, Adagrad 1.0.
+            var c = Word2VecConfig.defaults(model: .skipgram, loss: .sampled, window: nil)
+            c.seed = 1
+            return [("course skip-gram (window 1, sampled 64)", c, CorpusOptions(maxVocabulary: 50_000, minCount: 1))]
+        case "word2vec":
+            // word2vec's defaults: -cbow 0 -window 5 -negative 5 -sample 1e-3 -min-count 5 -alpha 0.025.
+            var c = Word2VecConfig.defaults(model: .skipgram, loss: .negative, window: 5)
+            c.batchSize = 256
+            return [("word2vec skip-gram (window 5, negative 5)", c,
+                     CorpusOptions(maxVocabulary: nil, minCount: 5, outOfVocabulary: .drop))]
+        case "cbow":
+            var c = Word2VecConfig.defaults(model: .cbow, loss: .negative, window: 5)
+            c.batchSize = 256
+            return [("word2vec CBOW (window 5, negative 5)", c,
+                     CorpusOptions(maxVocabulary: nil, minCount: 5, outOfVocabulary: .drop))]
+        case "scaling":
+            return [10_000, 50_000, 200_000].map { v in
+                var c = Word2VecConfig.defaults(model: .skipgram, loss: .sampled, window: nil)
+                c.steps = 3000
+                return ("sampled softmax, vocabulary \(v / 1000)k", c, CorpusOptions(maxVocabulary: v, minCount: 1))
+            }
+        default:
+            throw ValidationError("unknown configuration '\(name)': use course, word2vec, cbow or scaling")
+        }
+    }
+
+    /// The first `words` words of `url` in a temporary file (the whole file when 0).
+    func sliceCorpus(_ url: URL, words: Int) throws -> URL {
+        guard words > 0 else { return url }
+        let data = try Data(contentsOf: url, options: .alwaysMapped)
+        var seen = 0, inWord = false, end = data.count
+        for (i, b) in data.enumerated() {
+            let space = b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0D
+            if !space && !inWord {
+                seen += 1
+                if seen > words { end = i; break }
+            }
+            inWord = !space
+        }
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("loom-bench-\(words).txt")
+        try data.prefix(end).write(to: out)
+        return out
+    }
+}
