@@ -7,7 +7,7 @@ struct LoomCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loom",
         abstract: "Train and use deep models of text and sequences on OpenCL GPUs or the CPU.",
-        subcommands: [Devices.self])
+        subcommands: [Devices.self, CorpusCommand.self])
 
     static func main() {
         bootstrapLogging()

@@ -31,3 +31,9 @@ func bootstrapLogging() {
 }
 
 func writeError(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+
+extension Word2VecConfig.Model: ExpressibleByArgument {}
+extension Word2VecConfig.Loss: ExpressibleByArgument {}
+extension Word2VecConfig.Optimizer: ExpressibleByArgument {}
+extension TokenNormalization: ExpressibleByArgument {}
+extension CorpusOptions.OutOfVocabulary: ExpressibleByArgument {}
