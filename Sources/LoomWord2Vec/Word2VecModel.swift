@@ -265,14 +265,12 @@ public final class Word2VecModel {
         }
     }
 
-/*WORDVECTORS
     /// The trained input embeddings as word vectors (one download).
     public func wordVectors() throws -> WordVectors {
         try WordVectors(words: vocabulary.words, dimension: config.dimension, vectors: try backend.floats(embeddings),
                         counts: vocabulary.counts)
     }
 
-WORDVECTORS*/
     // MARK: Checkpoints
 
     /// Parameters and optimiser state into `archive`.
