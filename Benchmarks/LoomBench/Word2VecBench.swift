@@ -124,3 +124,45 @@ struct Word2VecBench: ParsableCommand {
         return out
     }
 }
+
+/// Reading a corpus: time and peak memory, for a corpus repeated `times` over (same vocabulary,
+/// `times`× the words), to show that memory grows with the id stream only.
+struct CorpusBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "corpus",
+        abstract: "Read a corpus repeated N times: seconds, words/s and peak RSS (run once per N: RSS is per process).")
+
+    @Option(help: "Corpus (default: ../shared/data/corpus/prose8.txt).")
+    var corpus = "../shared/data/corpus/prose8.txt"
+    @Option(help: "How many copies of the corpus to read, one after another.")
+    var times = 1
+
+    func run() throws {
+        let source = URL(fileURLWithPath: corpus)
+        guard FileManager.default.fileExists(atPath: source.path) else { throw ValidationError("corpus \(corpus) not found") }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("loom-corpus-x\(times).txt")
+        if times > 1 {
+            // Written in 1 MiB pieces so building the file does not itself raise this process's RSS.
+            FileManager.default.createFile(atPath: url.path, contents: nil)
+            let out = try FileHandle(forWritingTo: url)
+            for _ in 0..<times {
+                let input = try FileHandle(forReadingFrom: source)
+                while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty { try out.write(contentsOf: chunk + Data(" ".utf8)) }
+                try input.close()
+            }
+            try out.close()
+        }
+        let path = times > 1 ? url : source
+        let before = peakRSS()
+        let start = Date()
+        let c = try Corpus.load(path, options: CorpusOptions(maxVocabulary: 50_000, minCount: 1))
+        let seconds = Date().timeIntervalSince(start)
+        let bytes = (try FileManager.default.attributesOfItem(atPath: path.path)[.size] as? Int) ?? 0
+        print(String(format: "copies %d: %d tokens (%.0f MB of text), vocabulary %d, %.2f s (%.1fM words/s), "
+                     + "peak RSS %.0f MiB (before reading %.0f MiB; id stream %.0f MiB)",
+                     times, c.tokenCount, Double(bytes) / 1e6, c.vocabulary.count, seconds,
+                     Double(c.tokenCount) / seconds / 1e6, Double(peakRSS()) / 1_048_576, Double(before) / 1_048_576,
+                     Double(c.ids.count * 4) / 1_048_576))
+        if times > 1 { try? FileManager.default.removeItem(at: url) }
+    }
+}
