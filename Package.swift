@@ -57,10 +57,12 @@ let package = Package(
         .target(name: "LoomEmbeddings", dependencies: ["LoomCore", "COpenBLAS"]),
         // word2vec: samplers, batches, skip-gram and CBOW training on any Backend.
         .target(name: "LoomWord2Vec", dependencies: ["LoomCore", "LoomData", "LoomEmbeddings"]),
+        // Character LSTM language models: BPTT with fused gates, clipping, dropout, generation.
+        .target(name: "LoomLSTM", dependencies: ["LoomCore", "LoomData"]),
 
         // The library users import: re-exports the core and picks a device.
         .target(name: "Loom",
-                dependencies: ["LoomCore", "LoomCPU", "LoomOpenCL", "LoomData", "LoomEmbeddings", "LoomWord2Vec",
+                dependencies: ["LoomCore", "LoomCPU", "LoomOpenCL", "LoomData", "LoomEmbeddings", "LoomWord2Vec", "LoomLSTM",
                                .product(name: "Logging", package: "swift-log")]),
 
         // MARK: Programs

@@ -5,3 +5,4 @@
 @_exported import LoomData
 @_exported import LoomEmbeddings
 @_exported import LoomWord2Vec
+@_exported import LoomLSTM

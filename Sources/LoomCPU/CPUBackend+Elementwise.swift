@@ -52,19 +52,28 @@ extension CPUBackend {
         }
     }
 
-    // out (C) = Σ_r x (R, C)
+    // out (C) = Σ_r x (R, C): row after row into a Double accumulator (contiguous, vectorised)
     public func sumRows(_ x: Tensor, into out: Tensor, accumulate: Bool) throws {
         try Check.owned("sumRows", by: self, x, out)
         try Check.float("sumRows", x, out)
         let (rows, cols) = try Check.matrix("sumRows", "x", x)
         try Check.count("sumRows", "out", out, cols)
         let px = f(x), po = f(out)
-        parallelFor(cols, grain: max(1, 16_384 / max(rows, 1))) { r in
-            for c in r {
-                var s = accumulate ? Double(po[c]) : 0
-                for row in 0..<rows { s += Double(px[row * cols + c]) }
-                po[c] = Float(s)
+        var total = [Double](repeating: 0, count: cols)
+        total.withUnsafeMutableBufferPointer { t in
+            let acc = t.baseAddress!
+            if accumulate { for c in 0..<cols { acc[c] = Double(po[c]) } }
+            // Float partial sums over blocks of 64 rows, then into Double: exact enough, and fast.
+            let partial = scratch(cols)
+            var r = 0
+            while r < rows {
+                let end = min(r + 64, rows)
+                partial.update(repeating: 0, count: cols)
+                for row in r..<end { Vector.axpy(1, px + row * cols, partial, cols) }
+                for c in 0..<cols { acc[c] += Double(partial[c]) }
+                r = end
             }
+            for c in 0..<cols { po[c] = Float(acc[c]) }
         }
     }
 

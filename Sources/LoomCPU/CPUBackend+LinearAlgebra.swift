@@ -1,4 +1,5 @@
 import COpenBLAS
+import Dispatch
 import LoomCore
 
 extension CPUBackend {
@@ -21,8 +22,9 @@ extension CPUBackend {
     }
 
     /// Row-major `C (m×n) = alpha·op(A)·op(B) + beta·C` through OpenBLAS, with explicit leading
-    /// dimensions (default: packed). Small products run on one thread: OpenBLAS's idle workers spin
-    /// (`sched_yield`) and would steal the cores from the rest of a step.
+    /// dimensions (default: packed). OpenBLAS runs single-threaded (its idle workers spin on
+    /// `sched_yield` and would steal the cores from the rest of a step); large products are split
+    /// into blocks of rows (or columns) of C, one per thread.
     func sgemm(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ transposeA: Bool, _ b: UnsafePointer<Float>,
                _ transposeB: Bool, _ c: UnsafeMutablePointer<Float>, alpha: Float = 1, beta: Float = 0,
                lda: Int? = nil, ldb: Int? = nil, ldc: Int? = nil) {
@@ -33,15 +35,23 @@ extension CPUBackend {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
             return
         }
-        let work = Double(m) * Double(n) * Double(k)
-        let wanted = work >= 4_000_000 ? threads : 1
-        if wanted != blasThreads {
-            openblas_set_num_threads(Int32(wanted))
-            blasThreads = wanted
+        let lda = lda ?? (transposeA ? m : k), ldb = ldb ?? (transposeB ? k : n)
+        func block(_ rows: Range<Int>, _ cols: Range<Int>) {
+            // Rows of C come from rows of op(A); columns from columns of op(B).
+            let aBlock = transposeA ? a + rows.lowerBound : a + rows.lowerBound * lda
+            let bBlock = transposeB ? b + cols.lowerBound * ldb : b + cols.lowerBound
+            cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                        Int32(rows.count), Int32(cols.count), Int32(k), alpha, aBlock, Int32(lda), bBlock, Int32(ldb),
+                        beta, c + rows.lowerBound * ldc + cols.lowerBound, Int32(ldc))
         }
-        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha,
-                    a, Int32(lda ?? (transposeA ? m : k)), b, Int32(ldb ?? (transposeB ? k : n)),
-                    beta, c, Int32(ldc))
+        let work = Double(m) * Double(n) * Double(k)
+        let parts = work >= 2_000_000 ? threads : 1
+        if parts == 1 {
+            block(0..<m, 0..<n)
+        } else if m >= 16 * parts {
+            DispatchQueue.concurrentPerform(iterations: parts) { p in block((m * p / parts)..<(m * (p + 1) / parts), 0..<n) }
+        } else {
+            DispatchQueue.concurrentPerform(iterations: parts) { p in block(0..<m, (n * p / parts)..<(n * (p + 1) / parts)) }
+        }
     }
 }

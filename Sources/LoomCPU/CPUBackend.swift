@@ -26,8 +26,6 @@ public final class CPUStorage: DeviceStorage, @unchecked Sendable {
 public final class CPUBackend: Backend {
     /// Threads used by the Swift loops and by OpenBLAS.
     public let threads: Int
-    /// OpenBLAS's current thread count (switched per GEMM size).
-    var blasThreads: Int
     /// Reusable host scratch memory for ops that need temporaries.
     private var scratchMemory = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
     private var scratchBytes = 64
@@ -36,8 +34,8 @@ public final class CPUBackend: Backend {
     public init(threads: Int? = nil) {
         let n = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.threads = n
-        blasThreads = n
-        openblas_set_num_threads(Int32(n))
+        // OpenBLAS stays single-threaded; `sgemm` splits large products over `threads` itself.
+        openblas_set_num_threads(1)
     }
 
     deinit { scratchMemory.deallocate() }

@@ -1,0 +1,390 @@
+import Foundation
+import LoomCore
+
+/// A character-level LSTM language model: one-hot or embedded (optionally bigram) inputs, stacked
+/// LSTM layers with the four gates in one matrix, and a softmax over the alphabet — written
+/// against `Backend` alone, following the recipe behind cuDNN (Appleyard et al., 2016):
+///
+/// - the input projection of all `T` steps of a segment is ONE GEMM `(T·B, in) · (in, 4H)` (for
+///   one-hot inputs, a gather of rows of `W_x`);
+/// - each step adds its recurrent projection with one GEMM `(B, H) · (H, 4H)`, then one fused
+///   kernel applies the gate nonlinearities and the cell and hidden updates;
+/// - the output logits of all steps are ONE GEMM, then a fused softmax cross-entropy;
+/// - backward runs in reverse through the same pieces; `W_h`'s gradient is one GEMM over the
+///   segment, as are `W_x`'s and the output layer's.
+///
+/// Every buffer of a segment is allocated once (`Workspace`); a training step uploads the ids of
+/// its segment and nothing comes back until the loss is asked for.
+public final class CharLSTM {
+    public let config: CharLSTMConfig
+    public let alphabet: Alphabet
+    public let backend: any Backend
+
+    /// One trainable tensor with its gradient and optimiser state.
+    struct Parameter {
+        let name: String
+        let value: Tensor
+        let gradient: Tensor
+        var state: [Tensor]
+        /// Weight matrices take L2 decay; biases do not.
+        let decays: Bool
+    }
+
+    private(set) var parameters: [Parameter] = []
+    /// Index in `parameters` of the embedding (if any), each layer's (W_x, W_h, b), and the output (W, b).
+    let embeddingIndex: Int?
+    let layerIndices: [(wx: Int, wh: Int, b: Int)]
+    let outputIndex: (w: Int, b: Int)
+
+    /// Width of the input of layer `l`.
+    func inputWidth(_ l: Int) -> Int { l == 0 ? (config.embedding > 0 ? config.embedding : inputVocabulary) : config.hidden }
+    var inputVocabulary: Int { config.inputVocabulary(alphabet.count) }
+    var oneHot: Bool { config.embedding == 0 }
+
+    public init(config: CharLSTMConfig, alphabet: Alphabet, backend: any Backend) throws {
+        self.config = config
+        self.alphabet = alphabet
+        self.backend = backend
+        let h = config.hidden, v = alphabet.count
+        var rng = SeededGenerator(seed: config.seed ^ 0x157A)
+        var list: [Parameter] = []
+        func add(_ name: String, _ shape: Shape, fanIn: Int, fanOut: Int, decays: Bool, zero: Bool = false) throws -> Int {
+            let n = shape.count
+            let values: [Float]
+            if zero {
+                values = [Float](repeating: 0, count: n)
+            } else if config.initialization == .course {
+                // tf.truncated_normal(shape, -0.1, 0.1): mean −0.1, sd 0.1, redrawn beyond 2 sd.
+                values = (0..<n).map { _ in
+                    var x = rng.nextGaussian()
+                    while abs(x) > 2 { x = rng.nextGaussian() }
+                    return Float(-0.1 + 0.1 * x)
+                }
+            } else {
+                let limit = Float((6.0 / Double(fanIn + fanOut)).squareRoot())
+                values = (0..<n).map { _ in (rng.nextFloat() * 2 - 1) * limit }
+            }
+            let value = try backend.tensor(values, shape: shape)
+            let gradient = try backend.zeros(shape)
+            list.append(Parameter(name: name, value: value, gradient: gradient, state: [], decays: decays))
+            return list.count - 1
+        }
+        let vin = config.inputVocabulary(v)
+        embeddingIndex = config.embedding > 0
+            ? try add("embedding", [vin, config.embedding], fanIn: vin, fanOut: config.embedding, decays: true) : nil
+        var layers: [(Int, Int, Int)] = []
+        for l in 0..<config.layers {
+            let input = l == 0 ? (config.embedding > 0 ? config.embedding : vin) : h
+            let wx = try add("layer\(l).wx", [input, 4 * h], fanIn: input, fanOut: 4 * h, decays: true)
+            let wh = try add("layer\(l).wh", [h, 4 * h], fanIn: h, fanOut: 4 * h, decays: true)
+            let b = try add("layer\(l).b", [4 * h], fanIn: 1, fanOut: 1, decays: false, zero: true)
+            layers.append((wx, wh, b))
+        }
+        layerIndices = layers.map { (wx: $0.0, wh: $0.1, b: $0.2) }
+        outputIndex = (w: try add("output.w", [h, v], fanIn: h, fanOut: v, decays: true),
+                       b: try add("output.b", [v], fanIn: 1, fanOut: 1, decays: false, zero: true))
+        if config.optimizer == .adam {
+            for i in list.indices { list[i].state = [try backend.zeros(list[i].value.shape), try backend.zeros(list[i].value.shape)] }
+        }
+        parameters = list
+    }
+
+    /// Number of trainable values.
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
+
+    // MARK: Workspaces
+
+    /// Every device buffer of a segment of `steps` × `batch`. States live in block 0 of `cells`
+    /// and `hiddens` (block t+1 is the state after step t) and are carried to the next segment.
+    public final class Workspace {
+        public let batch: Int
+        public let steps: Int
+        let withGradients: Bool
+        /// (T·B) int32 ids, time-major; uploaded, or views of a sequence already on the device.
+        var inputs: Tensor
+        var labels: Tensor
+        let ownInputs: Tensor
+        let ownLabels: Tensor
+        /// (T·B, E) embedded inputs, and after dropout.
+        let embedded: Tensor?
+        let embeddedDropped: Tensor?
+        /// Per layer: gates (T·B, 4H), cells and hiddens ((T+1)·B, H), dropped outputs (T·B, H).
+        let gates: [Tensor]
+        let cells: [Tensor]
+        let hiddens: [Tensor]
+        let outputs: [Tensor?]
+        let logits: Tensor
+        let probabilities: Tensor
+        let losses: Tensor
+        /// Σ losses since the last read, and examples counted.
+        let lossTotal: Tensor
+        var lossCount = 0
+        // Backward buffers.
+        let gradOutputs: Tensor?     // (T·B, H)
+        let gradInputs: Tensor?      // (T·B, max input width)
+        let gradGates: Tensor?       // (T·B, 4H)
+        let gradHidden: Tensor?      // (B, H)
+        let gradCell: Tensor?        // (B, H)
+        let gradNorm: Tensor         // (1)
+
+        init(model: CharLSTM, batch: Int, steps: Int, withGradients: Bool) throws {
+            let be = model.backend, c = model.config, h = c.hidden, n = batch * steps, v = model.alphabet.count
+            self.batch = batch
+            self.steps = steps
+            self.withGradients = withGradients
+            ownInputs = try be.zeros([n], dtype: .int32)
+            ownLabels = try be.zeros([n], dtype: .int32)
+            inputs = ownInputs
+            labels = ownLabels
+            if c.embedding > 0 {
+                embedded = try be.zeros([n, c.embedding])
+                embeddedDropped = c.dropout > 0 ? try be.zeros([n, c.embedding]) : nil
+            } else {
+                embedded = nil
+                embeddedDropped = nil
+            }
+            gates = try (0..<c.layers).map { _ in try be.zeros([n, 4 * h]) }
+            cells = try (0..<c.layers).map { _ in try be.zeros([n + batch, h]) }
+            hiddens = try (0..<c.layers).map { _ in try be.zeros([n + batch, h]) }
+            outputs = try (0..<c.layers).map { _ in c.dropout > 0 ? try be.zeros([n, h]) : nil }
+            logits = try be.zeros([n, v])
+            probabilities = try be.zeros([n, v])
+            losses = try be.zeros([n])
+            lossTotal = try be.zeros([1])
+            gradNorm = try be.zeros([1])
+            if withGradients {
+                gradOutputs = try be.zeros([n, h])
+                gradInputs = try be.zeros([n, max(h, model.inputWidth(0))])
+                gradGates = try be.zeros([n, 4 * h])
+                gradHidden = try be.zeros([batch, h])
+                gradCell = try be.zeros([batch, h])
+            } else {
+                gradOutputs = nil; gradInputs = nil; gradGates = nil; gradHidden = nil; gradCell = nil
+            }
+        }
+
+        /// Rows of step `t` in a (T·B, …) buffer.
+        func step(_ t: Int, of x: Tensor) -> Tensor { x.rows((t * batch)..<((t + 1) * batch)) }
+    }
+
+    /// A workspace for segments of `steps` steps of `batch` sequences.
+    public func workspace(batch: Int, steps: Int, training: Bool) throws -> Workspace {
+        try Workspace(model: self, batch: batch, steps: steps, withGradients: training)
+    }
+
+    /// Zeroes the carried states (block 0) of `ws`.
+    public func resetState(_ ws: Workspace) throws {
+        for l in 0..<config.layers {
+            try backend.fill(ws.cells[l].rows(0..<ws.batch), value: 0)
+            try backend.fill(ws.hiddens[l].rows(0..<ws.batch), value: 0)
+        }
+    }
+
+    /// Moves the final states of the segment (block T) into block 0 for the next segment.
+    func carryState(_ ws: Workspace) throws {
+        let b = ws.batch, t = ws.steps
+        for l in 0..<config.layers {
+            try backend.copy(ws.cells[l].rows((t * b)..<((t + 1) * b)), to: ws.cells[l].rows(0..<b))
+            try backend.copy(ws.hiddens[l].rows((t * b)..<((t + 1) * b)), to: ws.hiddens[l].rows(0..<b))
+        }
+    }
+
+    // MARK: Forward
+
+    /// The dropout stream of a site (0: embedding, 1 + l: output of layer l) at a training step.
+    func dropoutStream(step: Int, site: Int) -> UInt64 { UInt64(step) << 8 | UInt64(site) }
+
+    /// Forward pass over the segment in `ws` (ids already in `ws.inputs`/`ws.labels`): logits,
+    /// softmax cross-entropy, and Σ loss added to `ws.lossTotal`. Dropout only when `training`.
+    /// With `computeLoss: false` (generation) the probabilities are a plain softmax.
+    func forward(_ ws: Workspace, training: Bool, step: Int, computeLoss: Bool = true) throws {
+        let be = backend, b = ws.batch, n = ws.batch * ws.steps
+        let keep = 1 - config.dropout
+        let dropout = training && config.dropout > 0
+        var input: Tensor? = nil
+        if let e = embeddingIndex, let embedded = ws.embedded {
+            try be.gather(parameters[e].value, indices: ws.inputs, into: embedded)
+            input = embedded
+            if dropout, let dropped = ws.embeddedDropped {
+                try be.dropout(embedded, into: dropped, keepProbability: keep, seed: config.seed,
+                               stream: dropoutStream(step: step, site: 0))
+                input = dropped
+            }
+        }
+        for l in 0..<config.layers {
+            let (wx, wh, bias) = layerIndices[l]
+            let gates = ws.gates[l]
+            // Input projection of every step at once.
+            if l == 0 && oneHot {
+                try be.gather(parameters[wx].value, indices: ws.inputs, into: gates)
+            } else {
+                try be.gemm(input!, parameters[wx].value, into: gates, transposeA: false, transposeB: false, alpha: 1, beta: 0)
+            }
+            try be.addRowVector(parameters[bias].value, to: gates)
+            // The recurrence: one GEMM and one fused gate kernel per step.
+            let cells = ws.cells[l], hiddens = ws.hiddens[l]
+            for t in 0..<ws.steps {
+                let g = ws.step(t, of: gates)
+                try be.gemm(hiddens.rows((t * b)..<((t + 1) * b)), parameters[wh].value, into: g,
+                            transposeA: false, transposeB: false, alpha: 1, beta: 1)
+                try be.lstmGatesForward(gates: g, previousCell: cells.rows((t * b)..<((t + 1) * b)),
+                                        cell: cells.rows(((t + 1) * b)..<((t + 2) * b)),
+                                        hidden: hiddens.rows(((t + 1) * b)..<((t + 2) * b)))
+            }
+            var output = hiddens.rows(b..<(n + b))
+            if dropout, let dropped = ws.outputs[l] {
+                try be.dropout(output, into: dropped, keepProbability: keep, seed: config.seed,
+                               stream: dropoutStream(step: step, site: 1 + l))
+                output = dropped
+            }
+            input = output
+        }
+        try be.gemm(input!, parameters[outputIndex.w].value, into: ws.logits, transposeA: false, transposeB: false,
+                    alpha: 1, beta: 0)
+        try be.addRowVector(parameters[outputIndex.b].value, to: ws.logits)
+        if computeLoss {
+            try be.softmaxCrossEntropy(ws.logits, labels: ws.labels, probabilities: ws.probabilities, losses: ws.losses)
+            try be.sum(ws.losses, into: ws.lossTotal, accumulate: true)
+            ws.lossCount += n
+        } else {
+            try be.softmax(ws.logits, into: ws.probabilities)
+        }
+    }
+
+    /// The last layer's output feeding the softmax (after dropout when training).
+    private func lastOutput(_ ws: Workspace, training: Bool) -> Tensor {
+        let l = config.layers - 1
+        if training && config.dropout > 0, let dropped = ws.outputs[l] { return dropped }
+        return ws.hiddens[l].rows(ws.batch..<(ws.batch * (ws.steps + 1)))
+    }
+
+    /// The input of layer `l` as the forward pass saw it.
+    private func layerInput(_ ws: Workspace, _ l: Int, training: Bool) -> Tensor? {
+        if l == 0 {
+            guard let embedded = ws.embedded else { return nil }
+            return training && config.dropout > 0 ? ws.embeddedDropped! : embedded
+        }
+        if training && config.dropout > 0, let dropped = ws.outputs[l - 1] { return dropped }
+        return ws.hiddens[l - 1].rows(ws.batch..<(ws.batch * (ws.steps + 1)))
+    }
+
+    // MARK: Backward
+
+    /// Backpropagation through time over the segment; gradients land in `parameters[i].gradient`.
+    func backward(_ ws: Workspace, step: Int) throws {
+        let be = backend, b = ws.batch, n = b * ws.steps
+        let keep = 1 - config.dropout
+        let dropout = config.dropout > 0
+        guard let gradOutputs = ws.gradOutputs, let gradInputs = ws.gradInputs, let gradGates = ws.gradGates,
+              let gradHidden = ws.gradHidden, let gradCell = ws.gradCell else {
+            throw LoomError.invalidArgument("backward needs a training workspace")
+        }
+        // Softmax layer: dlogits (in place), then its weights, then the gradient of the last output.
+        try be.softmaxCrossEntropyBackward(probabilities: ws.probabilities, labels: ws.labels, into: ws.logits,
+                                           scale: 1 / Float(n))
+        let last = lastOutput(ws, training: true)
+        try be.gemm(last, ws.logits, into: parameters[outputIndex.w].gradient, transposeA: true, transposeB: false,
+                    alpha: 1, beta: 0)
+        try be.sumRows(ws.logits, into: parameters[outputIndex.b].gradient, accumulate: false)
+        try be.gemm(ws.logits, parameters[outputIndex.w].value, into: gradOutputs, transposeA: false, transposeB: true,
+                    alpha: 1, beta: 0)
+
+        for l in stride(from: config.layers - 1, through: 0, by: -1) {
+            let (wx, wh, bias) = layerIndices[l]
+            if dropout {
+                try be.dropoutBackward(gradOutputs, into: gradOutputs, keepProbability: keep, seed: config.seed,
+                                       stream: dropoutStream(step: step, site: 1 + l))
+            }
+            // Through time, last step first. The gradient does not flow into the previous segment.
+            try be.fill(gradCell, value: 0)
+            try be.fill(gradHidden, value: 0)
+            let cells = ws.cells[l], hiddens = ws.hiddens[l], gates = ws.gates[l]
+            for t in stride(from: ws.steps - 1, through: 0, by: -1) {
+                try be.add(ws.step(t, of: gradOutputs), gradHidden, into: gradHidden)
+                try be.lstmGatesBackward(gates: ws.step(t, of: gates), previousCell: cells.rows((t * b)..<((t + 1) * b)),
+                                         cell: cells.rows(((t + 1) * b)..<((t + 2) * b)), gradHidden: gradHidden,
+                                         gradCell: gradCell, gradGates: ws.step(t, of: gradGates))
+                try be.gemm(ws.step(t, of: gradGates), parameters[wh].value, into: gradHidden,
+                            transposeA: false, transposeB: true, alpha: 1, beta: 0)
+            }
+            // Whole-segment weight gradients: one GEMM each.
+            try be.gemm(hiddens.rows(0..<n), gradGates, into: parameters[wh].gradient, transposeA: true,
+                        transposeB: false, alpha: 1, beta: 0)
+            try be.sumRows(gradGates, into: parameters[bias].gradient, accumulate: false)
+            if l == 0 && oneHot {
+                try be.fill(parameters[wx].gradient, value: 0)
+                try be.scatterAdd(gradGates, indices: ws.inputs, into: parameters[wx].gradient)
+                continue
+            }
+            let input = layerInput(ws, l, training: true)!
+            try be.gemm(input, gradGates, into: parameters[wx].gradient, transposeA: true, transposeB: false,
+                        alpha: 1, beta: 0)
+            let width = inputWidth(l)
+            let gradIn = gradInputs.reshaped([gradInputs.count / width, width]).rows(0..<n)
+            try be.gemm(gradGates, parameters[wx].value, into: gradIn, transposeA: false, transposeB: true,
+                        alpha: 1, beta: 0)
+            if l > 0 {
+                try be.copy(gradIn, to: gradOutputs)    // the gradient of layer l−1's (dropped) output
+            } else if let e = embeddingIndex {
+                if dropout {
+                    try be.dropoutBackward(gradIn, into: gradIn, keepProbability: keep, seed: config.seed,
+                                           stream: dropoutStream(step: step, site: 0))
+                }
+                try be.fill(parameters[e].gradient, value: 0)
+                try be.scatterAdd(gradIn, indices: ws.inputs, into: parameters[e].gradient)
+            }
+        }
+    }
+
+    /// L2, global-norm clipping and the optimiser step, all on the device.
+    func update(_ ws: Workspace, step: Int) throws {
+        let be = backend
+        if config.l2 > 0 {
+            for p in parameters where p.decays { try be.axpy(alpha: config.l2, p.value, p.gradient) }
+        }
+        if config.clip > 0 {
+            try be.fill(ws.gradNorm, value: 0)
+            for p in parameters { try be.sumOfSquares(p.gradient, into: ws.gradNorm, accumulate: true) }
+            for p in parameters { try be.clipByGlobalNorm(p.gradient, sumOfSquares: ws.gradNorm, maxNorm: config.clip) }
+        }
+        let rule: UpdateRule
+        switch config.optimizer {
+        case .sgd: rule = .sgd(learningRate: config.learningRate(at: step))
+        case .adam: rule = .adam(learningRate: config.learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, step: step + 1)
+        }
+        for p in parameters { try be.applyUpdate(rule, parameter: p.value, gradient: p.gradient, state: p.state, rows: nil) }
+    }
+
+    /// One training step on the segment already in `ws`: forward, backward, update, carry the state.
+    public func trainStep(_ ws: Workspace, step: Int) throws {
+        try forward(ws, training: true, step: step)
+        try backward(ws, step: step)
+        try update(ws, step: step)
+        try carryState(ws)
+    }
+
+    /// Mean loss per character since the last call on `ws` (one download), or nil.
+    public func takeLoss(_ ws: Workspace) throws -> Double? {
+        guard ws.lossCount > 0 else { return nil }
+        let total = Double(try backend.scalar(ws.lossTotal))
+        try backend.fill(ws.lossTotal, value: 0)
+        defer { ws.lossCount = 0 }
+        return total / Double(ws.lossCount)
+    }
+
+    // MARK: Checkpoints
+
+    func save(into archive: inout TensorArchive) throws {
+        for p in parameters {
+            try archive.set(p.name, tensor: p.value, from: backend)
+            for (i, s) in p.state.enumerated() { try archive.set("\(p.name).state\(i)", tensor: s, from: backend) }
+        }
+    }
+
+    func restore(from archive: TensorArchive) throws {
+        for p in parameters {
+            try archive.load(p.name, into: p.value, on: backend)
+            for (i, s) in p.state.enumerated() { try archive.load("\(p.name).state\(i)", into: s, on: backend) }
+        }
+    }
+}

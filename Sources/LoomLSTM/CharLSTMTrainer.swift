@@ -1,0 +1,235 @@
+import Foundation
+import LoomCore
+
+/// Progress of a character-LSTM run.
+public struct LSTMProgress: Sendable {
+    public var step: Int
+    public var totalSteps: Int
+    /// Mean training loss per character since the last report, and its perplexity.
+    public var loss: Double?
+    public var perplexity: Double? { loss.map { exp($0) } }
+    public var learningRate: Float
+    public var stepsPerSecond: Double
+    public var charactersPerSecond: Double
+    public var elapsedSeconds: Double
+}
+
+/// How validation perplexity is measured.
+public enum ValidationProtocol: String, Codable, Sendable, CaseIterable {
+    /// The course's: one character at a time, batch 1, state carried from the first character.
+    case course
+    /// Faster: the slice cut into up to 64 streams, run in segments of `unrollings` with state carried.
+    case batched
+}
+
+/// Trains a `CharLSTM` as the course's 6_lstm notebook: `B` cursors over the training text,
+/// segments of `T` characters with state carried, BPTT, clipping, SGD with staircase decay (or
+/// Adam); validation perplexity on the first `validSize` characters every `evalEvery` steps.
+public final class CharLSTMTrainer {
+    public let config: CharLSTMConfig
+    public let model: CharLSTM
+    public let train: CharacterText
+    public let valid: CharacterText
+    public var reportEvery = 100
+    public var evalEvery = 1000
+    public var validation: ValidationProtocol = .course
+    public var checkpointURL: URL?
+    public var saveEvery: Int?
+    public var log: RunLog?
+    public var onProgress: ((LSTMProgress) -> Void)?
+    public var onValidation: ((_ step: Int, _ perplexity: Double) -> Void)?
+    public var onCheckpoint: ((_ step: Int, _ url: URL) -> Void)?
+
+    private var startStep = 0
+    private let workspace: CharLSTM.Workspace
+    private let batches: TextBatches
+
+    /// Splits `text` into the validation slice (its first `validSize` symbols) and the rest.
+    public init(text: CharacterText, config: CharLSTMConfig, backend: any Backend) throws {
+        let validCount = min(config.validSize, text.count)
+        let trainIDs = Array(text.ids[validCount...])
+        try config.validate(alphabetSize: text.alphabet.count, trainLength: trainIDs.count)
+        if config.validSize > 0 && validCount < 2 {
+            throw LoomError.invalidArgument("the text is too short for a validation slice of \(config.validSize)")
+        }
+        self.config = config
+        train = CharacterText(alphabet: text.alphabet, ids: trainIDs)
+        valid = CharacterText(alphabet: text.alphabet, ids: Array(text.ids[0..<validCount]))
+        model = try CharLSTM(config: config, alphabet: text.alphabet, backend: backend)
+        workspace = try model.workspace(batch: config.batchSize, steps: config.unrollings, training: true)
+        batches = TextBatches(ids: trainIDs, batch: config.batchSize, unrollings: config.unrollings,
+                              alphabetSize: text.alphabet.count, bigram: config.bigram)
+    }
+
+    // MARK: Training
+
+    public struct Summary: Sendable {
+        public var steps: Int
+        public var seconds: Double
+        public var stepsPerSecond: Double
+        public var validationPerplexity: Double?
+        public var trainingLoss: Double?
+    }
+
+    public func run() throws -> Summary {
+        let be = model.backend
+        var inputs: [Int32] = [], labels: [Int32] = []
+        let clock = DispatchTime.now().uptimeNanoseconds
+        func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9 }
+        var lastLoss: Double?
+        var lastValid: Double?
+        let charactersPerStep = Double(config.batchSize * config.unrollings)
+        var step = startStep
+        while step < config.steps {
+            batches.segment(step, inputs: &inputs, labels: &labels)
+            try be.upload(inputs, to: workspace.ownInputs)
+            try be.upload(labels, to: workspace.ownLabels)
+            try model.trainStep(workspace, step: step)
+            step += 1
+            let last = step == config.steps
+            if step % reportEvery == 0 || last {
+                lastLoss = try model.takeLoss(workspace) ?? lastLoss
+                let s = seconds(), done = Double(step - startStep)
+                let p = LSTMProgress(step: step, totalSteps: config.steps, loss: lastLoss,
+                                     learningRate: config.learningRate(at: step - 1), stepsPerSecond: done / s,
+                                     charactersPerSecond: done * charactersPerStep / s, elapsedSeconds: s)
+                onProgress?(p)
+                try log?.write(["step": step, "loss": lastLoss ?? .nan, "perplexity": p.perplexity ?? .nan,
+                                "lr": p.learningRate, "steps_per_sec": p.stepsPerSecond, "elapsed": s])
+            }
+            if evalEvery > 0 && valid.count > 1 && (step % evalEvery == 0 || last) {
+                let ppl = try validationPerplexity(validation)
+                lastValid = ppl
+                onValidation?(step, ppl)
+                try log?.write(["step": step, "valid_perplexity": ppl, "elapsed": seconds()])
+            }
+            if let url = checkpointURL, let every = saveEvery, step % every == 0 || last {
+                try saveCheckpoint(to: url, step: step)
+                onCheckpoint?(step, url)
+            }
+        }
+        try be.synchronize()
+        let s = seconds()
+        let done = step - startStep
+        startStep = step
+        return Summary(steps: step, seconds: s, stepsPerSecond: Double(done) / max(s, 1e-9),
+                       validationPerplexity: lastValid, trainingLoss: lastLoss)
+    }
+
+    // MARK: Validation
+
+    /// Perplexity of the model on the validation slice (dropout off), by `protocol`.
+    public func validationPerplexity(_ protocol: ValidationProtocol = .course) throws -> Double {
+        try Self.perplexity(model: model, of: valid.ids, protocol: `protocol`, unrollings: config.unrollings)
+    }
+
+    /// Perplexity of `model` on `ids`: exp of the mean loss of predicting each next symbol (the
+    /// last one wraps around to the first, as the course's generator does).
+    public static func perplexity(model: CharLSTM, of ids: [UInt16], protocol: ValidationProtocol,
+                                  unrollings: Int) throws -> Double {
+        let be = model.backend, n = ids.count, v = model.alphabet.count
+        guard n >= 2 else { throw LoomError.invalidArgument("need at least 2 characters to measure perplexity") }
+        func input(_ i: Int) -> Int32 {
+            let x = Int32(ids[(i % n + n) % n])
+            return model.config.bigram ? Int32(ids[((i - 1) % n + n) % n]) * Int32(v) + x : x
+        }
+        switch `protocol` {
+        case .course:
+            // Batch 1, one character at a time; the ids go up once, each step reads a view.
+            let ws = try model.workspace(batch: 1, steps: 1, training: false)
+            let inputs = try be.tensor((0..<n).map(input)), labels = try be.tensor((0..<n).map { Int32(ids[($0 + 1) % n]) })
+            try model.resetState(ws)
+            for i in 0..<n {
+                ws.inputs = inputs.elements(i, count: 1)
+                ws.labels = labels.elements(i, count: 1)
+                try model.forward(ws, training: false, step: 0)
+                try model.carryState(ws)
+            }
+            return exp(try model.takeLoss(ws)!)
+        case .batched:
+            // Streams over contiguous chunks, segments of T steps, time-major.
+            let t = max(1, unrollings)
+            let streams = max(1, min(64, (n - 1) / t))
+            let chunk = n / streams
+            let segments = max(1, (chunk - 1) / t)
+            let ws = try model.workspace(batch: streams, steps: t, training: false)
+            var allInputs: [Int32] = [], allLabels: [Int32] = []
+            for s in 0..<segments {
+                for step in 0..<t {
+                    for b in 0..<streams {
+                        let i = b * chunk + s * t + step
+                        allInputs.append(input(i))
+                        allLabels.append(Int32(ids[(i + 1) % n]))
+                    }
+                }
+            }
+            let inputs = try be.tensor(allInputs), labels = try be.tensor(allLabels)
+            try model.resetState(ws)
+            for s in 0..<segments {
+                ws.inputs = inputs.elements(s * t * streams, count: t * streams)
+                ws.labels = labels.elements(s * t * streams, count: t * streams)
+                try model.forward(ws, training: false, step: 0)
+                try model.carryState(ws)
+            }
+            return exp(try model.takeLoss(ws)!)
+        }
+    }
+
+    // MARK: Checkpoints
+
+    struct CheckpointMetadata: Codable {
+        var format = "loom-char-lstm-checkpoint"
+        var config: CharLSTMConfig
+        var alphabet: Alphabet
+        var step: Int
+        var trainCharacters: Int
+    }
+
+    public func saveCheckpoint(to url: URL, step: Int) throws {
+        var archive = try TensorArchive(metadata: CheckpointMetadata(
+            config: config, alphabet: model.alphabet, step: step, trainCharacters: train.count))
+        try model.save(into: &archive)
+        // The carried states, so a resumed run continues exactly.
+        for l in 0..<config.layers {
+            try archive.set("state.cell\(l)", tensor: workspace.cells[l].rows(0..<config.batchSize), from: model.backend)
+            try archive.set("state.hidden\(l)", tensor: workspace.hiddens[l].rows(0..<config.batchSize), from: model.backend)
+        }
+        try archive.write(to: url)
+    }
+
+    /// Continues a run saved by `saveCheckpoint` (on any backend). Its settings, alphabet and text
+    /// must match; `steps` may be larger to train for longer.
+    public func resume(from url: URL) throws {
+        let archive = try TensorArchive.read(from: url)
+        let meta = try archive.decodeMetadata(CheckpointMetadata.self, file: url.path)
+        guard meta.format == "loom-char-lstm-checkpoint" else {
+            throw LoomError.invalidData("\(url.path) is not a character-LSTM checkpoint")
+        }
+        var saved = meta.config, current = config
+        saved.steps = 0; current.steps = 0
+        guard saved == current else {
+            throw LoomError.invalidArgument("\(url.path) was trained with other settings; resume with the same model and training options")
+        }
+        guard meta.alphabet == model.alphabet, meta.trainCharacters == train.count else {
+            throw LoomError.invalidArgument("\(url.path) was trained on another text or alphabet")
+        }
+        try model.restore(from: archive)
+        for l in 0..<config.layers {
+            try archive.load("state.cell\(l)", into: workspace.cells[l].rows(0..<config.batchSize), on: model.backend)
+            try archive.load("state.hidden\(l)", into: workspace.hiddens[l].rows(0..<config.batchSize), on: model.backend)
+        }
+        startStep = meta.step
+    }
+
+    /// Loads a model (for generation) from a checkpoint, on any backend.
+    public static func loadModel(from url: URL, backend: any Backend) throws -> CharLSTM {
+        let archive = try TensorArchive.read(from: url)
+        let meta = try archive.decodeMetadata(CheckpointMetadata.self, file: url.path)
+        guard meta.format == "loom-char-lstm-checkpoint" else {
+            throw LoomError.invalidData("\(url.path) is not a character-LSTM checkpoint")
+        }
+        let model = try CharLSTM(config: meta.config, alphabet: meta.alphabet, backend: backend)
+        try model.restore(from: archive)
+        return model
+    }
+}

@@ -1,0 +1,31 @@
+/// The course's `BatchGenerator`: `B` cursors spread evenly over the text, each segment the
+/// `T + 1` characters from the last one of the previous segment on. Cursor `b` after `s` segments
+/// sits at `b·⌊N/B⌋ + 1 + s·T` (mod N), so the step number is the whole state.
+struct TextBatches {
+    let ids: [UInt16]
+    let batch: Int
+    let unrollings: Int
+    let alphabetSize: Int
+    let bigram: Bool
+
+    /// Fills `inputs` (T·B, time-major) and `labels` (T·B) for segment `step`.
+    func segment(_ step: Int, inputs: inout [Int32], labels: inout [Int32]) {
+        let n = ids.count, segmentLength = n / batch, t = unrollings
+        inputs.removeAll(keepingCapacity: true)
+        labels.removeAll(keepingCapacity: true)
+        for i in 0..<t {
+            for b in 0..<batch {
+                // Column 0 of this segment is the last character of the previous one.
+                let start = b * segmentLength + step * t
+                let x = Int(ids[(start + i) % n])
+                if bigram {
+                    let previous = Int(ids[((start + i - 1) % n + n) % n])
+                    inputs.append(Int32(previous * alphabetSize + x))
+                } else {
+                    inputs.append(Int32(x))
+                }
+                labels.append(Int32(ids[(start + i + 1) % n]))
+            }
+        }
+    }
+}
