@@ -143,7 +143,7 @@ struct CorpusBench: ParsableCommand {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("loom-corpus-x\(times).txt")
         if times > 1 {
             // Written in 1 MiB pieces so building the file does not itself raise this process's RSS.
-            FileManager.default.createFile(atPath: url.path, contents: nil)
+            guard FileManager.default.createFile(atPath: url.path, contents: nil) else { throw ValidationError("cannot write \(url.path)") }
             let out = try FileHandle(forWritingTo: url)
             for _ in 0..<times {
                 let input = try FileHandle(forReadingFrom: source)
