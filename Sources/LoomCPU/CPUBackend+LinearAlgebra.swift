@@ -45,13 +45,13 @@ extension CPUBackend {
                         beta, c + rows.lowerBound * ldc + cols.lowerBound, Int32(ldc))
         }
         let work = Double(m) * Double(n) * Double(k)
-        let parts = work >= 2_000_000 ? threads : 1
+        let parts = work >= 262_144 ? threads : 1
         if parts == 1 {
             block(0..<m, 0..<n)
-        } else if m >= 16 * parts {
-            DispatchQueue.concurrentPerform(iterations: parts) { p in block((m * p / parts)..<(m * (p + 1) / parts), 0..<n) }
+        } else if m >= 32 * parts {
+            team.run(parts) { p in block((m * p / parts)..<(m * (p + 1) / parts), 0..<n) }
         } else {
-            DispatchQueue.concurrentPerform(iterations: parts) { p in block(0..<m, (n * p / parts)..<(n * (p + 1) / parts)) }
+            team.run(parts) { p in block(0..<m, (n * p / parts)..<(n * (p + 1) / parts)) }
         }
     }
 }

@@ -26,6 +26,8 @@ public final class CPUStorage: DeviceStorage, @unchecked Sendable {
 public final class CPUBackend: Backend {
     /// Threads used by the Swift loops and by OpenBLAS.
     public let threads: Int
+    /// The threads that split ops (the caller is one of them).
+    let team: WorkerTeam
     /// Reusable host scratch memory for ops that need temporaries.
     private var scratchMemory = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
     private var scratchBytes = 64
@@ -34,6 +36,7 @@ public final class CPUBackend: Backend {
     public init(threads: Int? = nil) {
         let n = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.threads = n
+        team = WorkerTeam(size: n)
         // OpenBLAS stays single-threaded; `sgemm` splits large products over `threads` itself.
         openblas_set_num_threads(1)
     }
@@ -137,7 +140,7 @@ public final class CPUBackend: Backend {
             if count > 0 { body(0..<count) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        team.run(chunks) { c in
             let lo = count * c / chunks, hi = count * (c + 1) / chunks
             body(lo..<hi)
         }

@@ -172,6 +172,14 @@ public final class CharLSTM {
         try Workspace(model: self, batch: batch, steps: steps, withGradients: training)
     }
 
+    /// Uploads a segment's ids into `ws`: `inputs` and `labels` are time-major, `T·B` each.
+    public func upload(inputs: [Int32], labels: [Int32], into ws: Workspace) throws {
+        ws.inputs = ws.ownInputs
+        ws.labels = ws.ownLabels
+        try backend.upload(inputs, to: ws.ownInputs)
+        try backend.upload(labels, to: ws.ownLabels)
+    }
+
     /// Zeroes the carried states (block 0) of `ws`.
     public func resetState(_ ws: Workspace) throws {
         for l in 0..<config.layers {

@@ -82,8 +82,7 @@ public final class CharLSTMTrainer {
         var step = startStep
         while step < config.steps {
             batches.segment(step, inputs: &inputs, labels: &labels)
-            try be.upload(inputs, to: workspace.ownInputs)
-            try be.upload(labels, to: workspace.ownLabels)
+            try model.upload(inputs: inputs, labels: labels, into: workspace)
             try model.trainStep(workspace, step: step)
             step += 1
             let last = step == config.steps

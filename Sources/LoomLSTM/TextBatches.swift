@@ -1,15 +1,23 @@
 /// The course's `BatchGenerator`: `B` cursors spread evenly over the text, each segment the
 /// `T + 1` characters from the last one of the previous segment on. Cursor `b` after `s` segments
 /// sits at `b·⌊N/B⌋ + 1 + s·T` (mod N), so the step number is the whole state.
-struct TextBatches {
-    let ids: [UInt16]
-    let batch: Int
-    let unrollings: Int
-    let alphabetSize: Int
-    let bigram: Bool
+public struct TextBatches: Sendable {
+    public let ids: [UInt16]
+    public let batch: Int
+    public let unrollings: Int
+    public let alphabetSize: Int
+    public let bigram: Bool
+
+    public init(ids: [UInt16], batch: Int, unrollings: Int, alphabetSize: Int, bigram: Bool) {
+        self.ids = ids
+        self.batch = batch
+        self.unrollings = unrollings
+        self.alphabetSize = alphabetSize
+        self.bigram = bigram
+    }
 
     /// Fills `inputs` (T·B, time-major) and `labels` (T·B) for segment `step`.
-    func segment(_ step: Int, inputs: inout [Int32], labels: inout [Int32]) {
+    public func segment(_ step: Int, inputs: inout [Int32], labels: inout [Int32]) {
         let n = ids.count, segmentLength = n / batch, t = unrollings
         inputs.removeAll(keepingCapacity: true)
         labels.removeAll(keepingCapacity: true)

@@ -285,10 +285,9 @@ final class CLKernel: @unchecked Sendable {
         }, "clGetKernelWorkGroupInfo")
     }
 
-    func set<T>(_ index: Int, _ value: T) throws {
-        var v = value
-        try OpenCLError.check(clSetKernelArg(handle, cl_uint(index), MemoryLayout<T>.size, &v),
-                              "clSetKernelArg(\(name), \(index))")
+    func set<T: BitwiseCopyable>(_ index: Int, _ value: T) throws {
+        let code = withUnsafeBytes(of: value) { clSetKernelArg(handle, cl_uint(index), $0.count, $0.baseAddress) }
+        try OpenCLError.check(code, "clSetKernelArg(\(name), \(index))")
     }
 
     func setLocal(_ index: Int, bytes: Int) throws {
