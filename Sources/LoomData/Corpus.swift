@@ -13,7 +13,7 @@ public struct CorpusOptions: Equatable, Sendable {
 
     public enum OutOfVocabulary: String, Sendable, CaseIterable {
         /// Mapped to `UNK`, id 0 (the course).
-        case unknown
+        case unknown = "unk"
         /// Removed from the stream (word2vec and gensim).
         case drop
     }

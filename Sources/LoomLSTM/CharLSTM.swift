@@ -31,6 +31,10 @@ public final class CharLSTM {
     }
 
     private(set) var parameters: [Parameter] = []
+    /// All parameters, gradients and optimiser state, each one flat buffer (`parameters` are views).
+    let flatValues: Tensor
+    let flatGradients: Tensor
+    let flatState: [Tensor]
     /// Index in `parameters` of the embedding (if any), each layer's (W_x, W_h, b), and the output (W, b).
     let embeddingIndex: Int?
     let layerIndices: [(wx: Int, wh: Int, b: Int)]
@@ -46,47 +50,62 @@ public final class CharLSTM {
         self.alphabet = alphabet
         self.backend = backend
         let h = config.hidden, v = alphabet.count
-        var rng = SeededGenerator(seed: config.seed ^ 0x157A)
-        var list: [Parameter] = []
-        func add(_ name: String, _ shape: Shape, fanIn: Int, fanOut: Int, decays: Bool, zero: Bool = false) throws -> Int {
-            let n = shape.count
-            let values: [Float]
-            if zero {
-                values = [Float](repeating: 0, count: n)
-            } else if config.initialization == .course {
-                // tf.truncated_normal(shape, -0.1, 0.1): mean −0.1, sd 0.1, redrawn beyond 2 sd.
-                values = (0..<n).map { _ in
-                    var x = rng.nextGaussian()
-                    while abs(x) > 2 { x = rng.nextGaussian() }
-                    return Float(-0.1 + 0.1 * x)
-                }
-            } else {
-                let limit = Float((6.0 / Double(fanIn + fanOut)).squareRoot())
-                values = (0..<n).map { _ in (rng.nextFloat() * 2 - 1) * limit }
-            }
-            let value = try backend.tensor(values, shape: shape)
-            let gradient = try backend.zeros(shape)
-            list.append(Parameter(name: name, value: value, gradient: gradient, state: [], decays: decays))
-            return list.count - 1
-        }
         let vin = config.inputVocabulary(v)
-        embeddingIndex = config.embedding > 0
-            ? try add("embedding", [vin, config.embedding], fanIn: vin, fanOut: config.embedding, decays: true) : nil
-        var layers: [(Int, Int, Int)] = []
+        // Every parameter (and its gradient and optimiser state) is a view of one flat buffer, so
+        // clipping, the global norm and the optimiser step are one op each for the whole model.
+        var specs: [(name: String, shape: Shape, fanIn: Int, fanOut: Int, decays: Bool, zero: Bool)] = []
+        if config.embedding > 0 {
+            specs.append(("embedding", [vin, config.embedding], vin, config.embedding, true, false))
+        }
         for l in 0..<config.layers {
             let input = l == 0 ? (config.embedding > 0 ? config.embedding : vin) : h
-            let wx = try add("layer\(l).wx", [input, 4 * h], fanIn: input, fanOut: 4 * h, decays: true)
-            let wh = try add("layer\(l).wh", [h, 4 * h], fanIn: h, fanOut: 4 * h, decays: true)
-            let b = try add("layer\(l).b", [4 * h], fanIn: 1, fanOut: 1, decays: false, zero: true)
-            layers.append((wx, wh, b))
+            specs.append(("layer\(l).wx", [input, 4 * h], input, 4 * h, true, false))
+            specs.append(("layer\(l).wh", [h, 4 * h], h, 4 * h, true, false))
+            specs.append(("layer\(l).b", [4 * h], 1, 1, false, true))
         }
-        layerIndices = layers.map { (wx: $0.0, wh: $0.1, b: $0.2) }
-        outputIndex = (w: try add("output.w", [h, v], fanIn: h, fanOut: v, decays: true),
-                       b: try add("output.b", [v], fanIn: 1, fanOut: 1, decays: false, zero: true))
-        if config.optimizer == .adam {
-            for i in list.indices { list[i].state = [try backend.zeros(list[i].value.shape), try backend.zeros(list[i].value.shape)] }
+        specs.append(("output.w", [h, v], h, v, true, false))
+        specs.append(("output.b", [v], 1, 1, false, true))
+        let total = specs.reduce(0) { $0 + $1.shape.count }
+
+        var rng = SeededGenerator(seed: config.seed ^ 0x157A)
+        var values: [Float] = []
+        values.reserveCapacity(total)
+        for spec in specs {
+            let n = spec.shape.count
+            if spec.zero {
+                values += [Float](repeating: 0, count: n)
+            } else if config.initialization == .course {
+                // tf.truncated_normal(shape, -0.1, 0.1): mean −0.1, sd 0.1, redrawn beyond 2 sd.
+                for _ in 0..<n {
+                    var x = rng.nextGaussian()
+                    while abs(x) > 2 { x = rng.nextGaussian() }
+                    values.append(Float(-0.1 + 0.1 * x))
+                }
+            } else {
+                let limit = Float((6.0 / Double(spec.fanIn + spec.fanOut)).squareRoot())
+                for _ in 0..<n { values.append((rng.nextFloat() * 2 - 1) * limit) }
+            }
+        }
+        flatValues = try backend.tensor(values)
+        flatGradients = try backend.zeros([total])
+        flatState = try (0..<(config.optimizer == .adam ? 2 : 0)).map { _ in try backend.zeros([total]) }
+
+        var list: [Parameter] = []
+        var offset = 0
+        for spec in specs {
+            let n = spec.shape.count
+            list.append(Parameter(name: spec.name, value: flatValues.elements(offset, count: n).reshaped(spec.shape),
+                                  gradient: flatGradients.elements(offset, count: n).reshaped(spec.shape),
+                                  state: flatState.map { $0.elements(offset, count: n).reshaped(spec.shape) },
+                                  decays: spec.decays))
+            offset += n
         }
         parameters = list
+        var index = 0
+        embeddingIndex = config.embedding > 0 ? 0 : nil
+        if config.embedding > 0 { index = 1 }
+        layerIndices = (0..<config.layers).map { l in (wx: index + 3 * l, wh: index + 3 * l + 1, b: index + 3 * l + 2) }
+        outputIndex = (w: list.count - 2, b: list.count - 1)
     }
 
     /// Number of trainable values.
@@ -123,7 +142,6 @@ public final class CharLSTM {
         let gradOutputs: Tensor?     // (T·B, H)
         let gradInputs: Tensor?      // (T·B, max input width)
         let gradGates: Tensor?       // (T·B, 4H)
-        let gradHidden: Tensor?      // (B, H)
         let gradCell: Tensor?        // (B, H)
         let gradNorm: Tensor         // (1)
 
@@ -156,10 +174,9 @@ public final class CharLSTM {
                 gradOutputs = try be.zeros([n, h])
                 gradInputs = try be.zeros([n, max(h, model.inputWidth(0))])
                 gradGates = try be.zeros([n, 4 * h])
-                gradHidden = try be.zeros([batch, h])
                 gradCell = try be.zeros([batch, h])
             } else {
-                gradOutputs = nil; gradInputs = nil; gradGates = nil; gradHidden = nil; gradCell = nil
+                gradOutputs = nil; gradInputs = nil; gradGates = nil; gradCell = nil
             }
         }
 
@@ -284,7 +301,7 @@ public final class CharLSTM {
         let keep = 1 - config.dropout
         let dropout = config.dropout > 0
         guard let gradOutputs = ws.gradOutputs, let gradInputs = ws.gradInputs, let gradGates = ws.gradGates,
-              let gradHidden = ws.gradHidden, let gradCell = ws.gradCell else {
+              let gradCell = ws.gradCell else {
             throw LoomError.invalidArgument("backward needs a training workspace")
         }
         // Softmax layer: dlogits (in place), then its weights, then the gradient of the last output.
@@ -303,17 +320,20 @@ public final class CharLSTM {
                 try be.dropoutBackward(gradOutputs, into: gradOutputs, keepProbability: keep, seed: config.seed,
                                        stream: dropoutStream(step: step, site: 1 + l))
             }
-            // Through time, last step first. The gradient does not flow into the previous segment.
+            // Through time, last step first: step t's gradient w.r.t. h_{t−1} is added straight into
+            // the output gradient of step t−1 (one GEMM with β = 1). Nothing flows into the previous
+            // segment.
             try be.fill(gradCell, value: 0)
-            try be.fill(gradHidden, value: 0)
-            let cells = ws.cells[l], hiddens = ws.hiddens[l], gates = ws.gates[l]
+            let cells = ws.cells[l], gates = ws.gates[l], hiddens = ws.hiddens[l]
             for t in stride(from: ws.steps - 1, through: 0, by: -1) {
-                try be.add(ws.step(t, of: gradOutputs), gradHidden, into: gradHidden)
                 try be.lstmGatesBackward(gates: ws.step(t, of: gates), previousCell: cells.rows((t * b)..<((t + 1) * b)),
-                                         cell: cells.rows(((t + 1) * b)..<((t + 2) * b)), gradHidden: gradHidden,
-                                         gradCell: gradCell, gradGates: ws.step(t, of: gradGates))
-                try be.gemm(ws.step(t, of: gradGates), parameters[wh].value, into: gradHidden,
-                            transposeA: false, transposeB: true, alpha: 1, beta: 0)
+                                         cell: cells.rows(((t + 1) * b)..<((t + 2) * b)),
+                                         gradHidden: ws.step(t, of: gradOutputs), gradCell: gradCell,
+                                         gradGates: ws.step(t, of: gradGates))
+                if t > 0 {
+                    try be.gemm(ws.step(t, of: gradGates), parameters[wh].value, into: ws.step(t - 1, of: gradOutputs),
+                                transposeA: false, transposeB: true, alpha: 1, beta: 1)
+                }
             }
             // Whole-segment weight gradients: one GEMM each.
             try be.gemm(hiddens.rows(0..<n), gradGates, into: parameters[wh].gradient, transposeA: true,
@@ -344,23 +364,22 @@ public final class CharLSTM {
         }
     }
 
-    /// L2, global-norm clipping and the optimiser step, all on the device.
+    /// L2, global-norm clipping and the optimiser step, all on the device, on the flat buffers.
     func update(_ ws: Workspace, step: Int) throws {
         let be = backend
         if config.l2 > 0 {
             for p in parameters where p.decays { try be.axpy(alpha: config.l2, p.value, p.gradient) }
         }
         if config.clip > 0 {
-            try be.fill(ws.gradNorm, value: 0)
-            for p in parameters { try be.sumOfSquares(p.gradient, into: ws.gradNorm, accumulate: true) }
-            for p in parameters { try be.clipByGlobalNorm(p.gradient, sumOfSquares: ws.gradNorm, maxNorm: config.clip) }
+            try be.sumOfSquares(flatGradients, into: ws.gradNorm, accumulate: false)
+            try be.clipByGlobalNorm(flatGradients, sumOfSquares: ws.gradNorm, maxNorm: config.clip)
         }
         let rule: UpdateRule
         switch config.optimizer {
         case .sgd: rule = .sgd(learningRate: config.learningRate(at: step))
         case .adam: rule = .adam(learningRate: config.learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, step: step + 1)
         }
-        for p in parameters { try be.applyUpdate(rule, parameter: p.value, gradient: p.gradient, state: p.state, rows: nil) }
+        try be.applyUpdate(rule, parameter: flatValues, gradient: flatGradients, state: flatState, rows: nil)
     }
 
     /// One training step on the segment already in `ws`: forward, backward, update, carry the state.
