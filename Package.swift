@@ -27,8 +27,10 @@ let package = Package(
         // MARK: Engine
         // Shapes, tensors, the Backend protocol, errors. Imports no C.
         .target(name: "LoomCore"),
-        // The readable reference backend: OpenBLAS GEMM plus vectorised Swift loops.
-        .target(name: "LoomCPU", dependencies: ["LoomCore", "COpenBLAS"]),
+        // Hot CPU loops in C, built for AVX2+FMA and for baseline x86-64, chosen at run time.
+        .target(name: "_LoomCPUKernels"),
+        // The readable reference backend: OpenBLAS GEMM plus vectorised loops.
+        .target(name: "LoomCPU", dependencies: ["LoomCore", "COpenBLAS", "_LoomCPUKernels"]),
         // The `.cl` kernel sources, embedded in the binary.
         .target(
             name: "LoomKernels",

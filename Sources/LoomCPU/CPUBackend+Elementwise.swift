@@ -1,5 +1,6 @@
 import Foundation
 import LoomCore
+import _LoomCPUKernels
 
 extension CPUBackend {
     /// `out[i] = body(a[i], b[i])`, split over threads.
@@ -78,21 +79,21 @@ extension CPUBackend {
     }
 
     public func sigmoid(_ x: Tensor, into out: Tensor) throws {
-        try mapVector("sigmoid", x, out) { Vector.sigmoid($0) }
+        try mapKernel("sigmoid", x, out, loom_sigmoid)
     }
 
     public func tanh(_ x: Tensor, into out: Tensor) throws {
-        try mapVector("tanh", x, out) { Vector.tanh($0) }
+        try mapKernel("tanh", x, out, loom_tanh)
     }
 
-    /// `out = body(x)` 16 lanes at a time, split over threads.
-    private func mapVector(_ op: String, _ x: Tensor, _ out: Tensor,
-                           _ body: @escaping (SIMD16<Float>) -> SIMD16<Float>) throws {
+    /// `out = kernel(x)` through a C kernel, split over threads.
+    private func mapKernel(_ op: String, _ x: Tensor, _ out: Tensor,
+                           _ kernel: @escaping (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void) throws {
         try Check.owned(op, by: self, x, out)
         try Check.float(op, x, out)
         try Check.sameCount(op, x, out)
         let px = f(x), po = f(out)
-        parallelFor(out.count, grain: 16_384) { r in Vector.map(px + r.lowerBound, po + r.lowerBound, r.count, body) }
+        parallelFor(out.count, grain: 16_384) { r in kernel(px + r.lowerBound, po + r.lowerBound, r.count) }
     }
 
     public func sigmoidBackward(output y: Tensor, gradOutput: Tensor, into gradInput: Tensor) throws {

@@ -1,5 +1,6 @@
 import Foundation
 import LoomCore
+import _LoomCPUKernels
 
 extension CPUBackend {
     /// Checks the operands of the fused LSTM ops and returns (B, H).
@@ -20,26 +21,10 @@ extension CPUBackend {
     public func lstmGatesForward(gates: Tensor, previousCell: Tensor, cell: Tensor, hidden: Tensor) throws {
         let (b, h) = try lstmSizes("lstmGatesForward", gates: gates, previousCell, cell, hidden)
         let g = f(gates), cp = f(previousCell), c = f(cell), hs = f(hidden)
-        parallelFor(b, grain: max(1, 8192 / max(h, 1))) { rows in
-            for r in rows {
-                let gi = g + r * 4 * h, gf = gi + h, go = gf + h, gg = go + h
-                let base = r * h
-                // 16 units at a time: i, f, o = σ(·); g = tanh(·); c = f·c' + i·g; h = o·tanh(c).
-                for k in stride(from: 0, to: h, by: 16) {
-                    let n = min(16, h - k)
-                    let i = Vector.sigmoid(Vector.load(gi, k, count: n))
-                    let fg = Vector.sigmoid(Vector.load(gf, k, count: n))
-                    let o = Vector.sigmoid(Vector.load(go, k, count: n))
-                    let cand = Vector.tanh(Vector.load(gg, k, count: n))
-                    let ct = fg * Vector.load(cp, base + k, count: n) + i * cand
-                    Vector.store(i, gi, k, count: n)
-                    Vector.store(fg, gf, k, count: n)
-                    Vector.store(o, go, k, count: n)
-                    Vector.store(cand, gg, k, count: n)
-                    Vector.store(ct, c, base + k, count: n)
-                    Vector.store(o * Vector.tanh(ct), hs, base + k, count: n)
-                }
-            }
+        // i, f, o = σ(·); g = tanh(·); c = f·c' + i·g; h = o·tanh(c) — see loom_lstm_forward.
+        parallelFor(b, grain: max(1, 1024 / max(h, 1))) { rows in
+            let r = rows.lowerBound
+            loom_lstm_forward(g + r * 4 * h, cp + r * h, c + r * h, hs + r * h, rows.count, h)
         }
     }
 
@@ -51,25 +36,9 @@ extension CPUBackend {
         try Check.owned("lstmGatesBackward", by: self, gradGates)
         try Check.shape("lstmGatesBackward", "gradGates", gradGates, gates.shape)
         let g = f(gates), cp = f(previousCell), c = f(cell), dh = f(gradHidden), dc = f(gradCell), dg = f(gradGates)
-        parallelFor(b, grain: max(1, 8192 / max(h, 1))) { rows in
-            for r in rows {
-                let gi = g + r * 4 * h, gf = gi + h, go = gf + h, gg = go + h
-                let di = dg + r * 4 * h, df = di + h, dO = df + h, dgg = dO + h
-                let base = r * h
-                for k in stride(from: 0, to: h, by: 16) {
-                    let n = min(16, h - k)
-                    let i = Vector.load(gi, k, count: n), fg = Vector.load(gf, k, count: n)
-                    let o = Vector.load(go, k, count: n), cand = Vector.load(gg, k, count: n)
-                    let tc = Vector.tanh(Vector.load(c, base + k, count: n))
-                    let dhk = Vector.load(dh, base + k, count: n)
-                    let dct = Vector.load(dc, base + k, count: n) + dhk * o * (1 - tc * tc)
-                    Vector.store(dct * cand * i * (1 - i), di, k, count: n)
-                    Vector.store(dct * Vector.load(cp, base + k, count: n) * fg * (1 - fg), df, k, count: n)
-                    Vector.store(dhk * tc * o * (1 - o), dO, k, count: n)
-                    Vector.store(dct * i * (1 - cand * cand), dgg, k, count: n)
-                    Vector.store(dct * fg, dc, base + k, count: n)
-                }
-            }
+        parallelFor(b, grain: max(1, 1024 / max(h, 1))) { rows in
+            let r = rows.lowerBound
+            loom_lstm_backward(g + r * 4 * h, cp + r * h, c + r * h, dh + r * h, dc + r * h, dg + r * 4 * h, rows.count, h)
         }
     }
 }

@@ -1,27 +1,12 @@
 import Foundation
 import LoomCore
+import _LoomCPUKernels
 
 extension CPUBackend {
     /// Softmax of one row of `c` logits into `out` (which may be `z` itself); returns log Σ exp.
     @inline(__always)
     func softmaxRow(_ z: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ c: Int) -> Float {
-        var m = -Float.infinity
-        for j in 0..<c { m = max(m, z[j]) }
-        var s: Float = 0
-        var acc = SIMD16<Float>()
-        var j = 0
-        while j < c {
-            let n = min(16, c - j)
-            var e = Vector.exp(Vector.load(z, j, count: n) - m)
-            if n < 16 { for lane in n..<16 { e[lane] = 0 } }
-            acc += e
-            Vector.store(e, out, j, count: n)
-            j += 16
-        }
-        s = acc.sum()
-        let inv = 1 / s
-        for j in 0..<c { out[j] *= inv }
-        return m + logf(s)
+        loom_softmax_row(z, out, c)
     }
 
     // logits, out: (N, C)

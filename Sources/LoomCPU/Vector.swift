@@ -1,3 +1,5 @@
+import _LoomCPUKernels
+
 /// SIMD inner loops over a row (the embedding or hidden dimension). Float reductions only
 /// vectorise when we reassociate them ourselves: four 16-wide accumulators, then a horizontal sum.
 @usableFromInline
@@ -12,32 +14,14 @@ enum Vector {
         UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: SIMD16<Float>.self)
     }
 
-    /// `Σ a[i]·b[i]` for `i < n`.
+    /// `Σ a[i]·b[i]` for `i < n` (AVX2+FMA where the CPU has it).
     @inline(__always) @usableFromInline
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var s0 = SIMD16<Float>(), s1 = SIMD16<Float>()
-        var i = 0
-        while i + 32 <= n {
-            s0 += load(a, i) * load(b, i)
-            s1 += load(a, i + 16) * load(b, i + 16)
-            i += 32
-        }
-        if i + 16 <= n { s0 += load(a, i) * load(b, i); i += 16 }
-        var s = (s0 + s1).sum()
-        while i < n { s += a[i] * b[i]; i += 1 }
-        return s
-    }
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float { loom_dot(a, b, n) }
 
-    /// `y[i] += alpha · x[i]` for `i < n`.
+    /// `y[i] += alpha · x[i]` for `i < n` (AVX2+FMA where the CPU has it).
     @inline(__always) @usableFromInline
     static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        let a = SIMD16<Float>(repeating: alpha)
-        var i = 0
-        while i + 16 <= n {
-            store(load(y, i) + a * load(x, i), y, i)
-            i += 16
-        }
-        while i < n { y[i] += alpha * x[i]; i += 1 }
+        loom_axpy(alpha, x, y, n)
     }
 
     /// `y[i] = alpha · x[i]` for `i < n`.

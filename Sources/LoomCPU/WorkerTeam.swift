@@ -8,7 +8,22 @@ import Synchronization
 /// `DispatchQueue.concurrentPerform` wakes sleeping threads for every call (tens of µs on a busy
 /// machine), which is as long as the small GEMMs and gate updates it would split.
 final class WorkerTeam: @unchecked Sendable {
+    /// The state the threads share. Workers hold it strongly, so it outlives the team until the
+    /// last worker has seen the stop signal.
+    private let crew: Crew
+
     /// Threads taking part, the caller included.
+    var size: Int { crew.size }
+
+    init(size: Int) { crew = Crew(size: size) }
+
+    deinit { crew.stop() }
+
+    /// Runs `body(p)` for every `p` in `0..<count`, spread over the team; returns when all are done.
+    func run(_ count: Int, _ body: (Int) -> Void) { crew.run(count, body) }
+}
+
+private final class Crew: @unchecked Sendable {
     let size: Int
     /// Bumped once per job; workers watch it.
     private let epoch = Atomic<Int>(0)
@@ -25,20 +40,20 @@ final class WorkerTeam: @unchecked Sendable {
     private var parts = 0
     private var job: ((Int) -> Void)?
     private var stopping = false
-    /// Spin iterations before a worker sleeps (about 50–100 µs).
-    private let spinLimit = 20_000
+    /// Spin iterations before a worker sleeps (a few hundred µs).
+    private let spinLimit = 200_000
 
     init(size: Int) {
         self.size = max(1, size)
         for i in 1..<self.size {
-            let thread = Thread { [unowned self] in self.work() }
+            let thread = Thread { [self] in self.work() }
             thread.name = "loom.cpu.\(i)"
             thread.stackSize = 1 << 20
             thread.start()
         }
     }
 
-    deinit {
+    func stop() {
         condition.lock()
         stopping = true
         epoch.add(1, ordering: .releasing)
@@ -46,7 +61,6 @@ final class WorkerTeam: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Runs `body(p)` for every `p` in `0..<count`, spread over the team; returns when all are done.
     func run(_ count: Int, _ body: (Int) -> Void) {
         if count <= 0 { return }
         if count == 1 || size == 1 {
@@ -91,6 +105,16 @@ final class WorkerTeam: @unchecked Sendable {
         }
     }
 
+    /// Takes parts of the current job, if any. A function of its own so that the worker's reference
+    /// to the job is gone when it returns: `run` must not return while a worker still holds it.
+    @inline(never)
+    private func runPendingJob() {
+        jobLock.lock()
+        let pending = job
+        jobLock.unlock()
+        if let pending { take(pending) }
+    }
+
     private func work() {
         var seen = epoch.load(ordering: .acquiring)
         while true {
@@ -112,10 +136,7 @@ final class WorkerTeam: @unchecked Sendable {
             if stopping { return }
             seen = current
             active.add(1, ordering: .sequentiallyConsistent)
-            jobLock.lock()
-            let pending = job
-            jobLock.unlock()
-            if let pending { take(pending) }
+            runPendingJob()
             active.subtract(1, ordering: .releasing)
         }
     }

@@ -1,0 +1,39 @@
+#ifndef LOOM_CPU_KERNELS_H
+#define LOOM_CPU_KERNELS_H
+/* Hot inner loops of Loom's CPU backend, in C so they can be compiled twice — for AVX2+FMA and
+ * for the baseline x86-64 (SSE2) — and chosen at run time. The Swift code in LoomCPU remains the
+ * place where shapes are checked and work is split over threads; these functions only loop.
+ * Not API: the underscore module is an implementation detail. */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Which instruction set the kernels run with: "avx2+fma" or "baseline". */
+const char *loom_cpu_kernel_isa(void);
+
+/* Fused LSTM pointwise step over `rows` rows of `hidden` units.
+ * gates: (rows, 4·hidden) [i | f | o | g] preactivations in, activations out;
+ * c_prev, c, h: (rows, hidden). c = f·c_prev + i·g, h = o·tanh(c). */
+void loom_lstm_forward(float *gates, const float *c_prev, float *c, float *h, long rows, long hidden);
+
+/* Backward of loom_lstm_forward. dc: in, gradient w.r.t. c from later steps; out, w.r.t. c_prev.
+ * dgates: (rows, 4·hidden) gradient w.r.t. the preactivations. */
+void loom_lstm_backward(const float *gates, const float *c_prev, const float *c, const float *dh, float *dc,
+                        float *dgates, long rows, long hidden);
+
+/* y = σ(x), y = tanh(x) (y may be x). */
+void loom_sigmoid(const float *x, float *y, long n);
+void loom_tanh(const float *x, float *y, long n);
+
+/* out = softmax(z) over n values (out may be z); returns log Σ exp z. */
+float loom_softmax_row(const float *z, float *out, long n);
+
+/* Σ a·b, and y += alpha·x. */
+float loom_dot(const float *a, const float *b, long n);
+void loom_axpy(float alpha, const float *x, float *y, long n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
