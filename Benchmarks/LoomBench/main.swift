@@ -6,7 +6,7 @@ struct LoomBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loom-bench",
         abstract: "Validate Loom's ops against the CPU reference, then time them on each backend.",
-        subcommands: [Ops.self, Word2VecBench.self], defaultSubcommand: Ops.self)
+        subcommands: [Ops.self, Word2VecBench.self, TSNEBench.self], defaultSubcommand: Ops.self)
 }
 
 /// Which backends a benchmark runs on: `all` is the CPU backend and every OpenCL device.

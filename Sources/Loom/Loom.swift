@@ -5,3 +5,5 @@
 @_exported import LoomData
 @_exported import LoomEmbeddings
 @_exported import LoomWord2Vec
+@_exported import LoomTSNE
+@_exported import LoomPlot
