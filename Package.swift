@@ -46,6 +46,7 @@ let package = Package(
                 .embedInCode("lstm_gates.cl"),
                 .embedInCode("sampled_softmax.cl"),
                 .embedInCode("negative_sampling.cl"),
+                .embedInCode("tsne.cl"),
             ]
         ),
         // Small owning types over OpenCL, CLBlast for GEMM, hand-written kernels for the rest.
@@ -61,10 +62,15 @@ let package = Package(
         .target(name: "LoomWord2Vec", dependencies: ["LoomCore", "LoomData", "LoomEmbeddings"]),
         // Character LSTM language models: BPTT with fused gates, clipping, dropout, generation.
         .target(name: "LoomLSTM", dependencies: ["LoomCore", "LoomData"]),
+        // t-SNE: affinities, PCA start, the exact gradient as Backend ops, Barnes-Hut on the host.
+        .target(name: "LoomTSNE", dependencies: ["LoomCore", "COpenBLAS"]),
+        // SVG figures in pure Swift: labelled scatter plots, line charts.
+        .target(name: "LoomPlot"),
 
         // The library users import: re-exports the core and picks a device.
         .target(name: "Loom",
-                dependencies: ["LoomCore", "LoomCPU", "LoomOpenCL", "LoomData", "LoomEmbeddings", "LoomWord2Vec", "LoomLSTM",
+                dependencies: ["LoomCore", "LoomCPU", "LoomOpenCL", "LoomData", "LoomEmbeddings", "LoomWord2Vec",
+                               "LoomLSTM", "LoomTSNE", "LoomPlot",
                                .product(name: "Logging", package: "swift-log")]),
 
         // MARK: Programs

@@ -12,6 +12,7 @@ public enum KernelSources {
         case lstmGates = "lstm_gates"
         case sampledSoftmax = "sampled_softmax"
         case negativeSampling = "negative_sampling"
+        case tsne
 
         public var fileName: String { rawValue + ".cl" }
     }
@@ -38,6 +39,7 @@ public enum KernelSources {
         case .lstmGates: return PackageResources.lstm_gates_cl
         case .sampledSoftmax: return PackageResources.sampled_softmax_cl
         case .negativeSampling: return PackageResources.negative_sampling_cl
+        case .tsne: return PackageResources.tsne_cl
         }
     }
 

@@ -6,7 +6,8 @@ struct LoomBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loom-bench",
         abstract: "Validate Loom's ops against the CPU reference, then time them on each backend.",
-        subcommands: [Ops.self, Word2VecBench.self, CorpusBench.self, LSTMBench.self], defaultSubcommand: Ops.self)
+        subcommands: [Ops.self, Word2VecBench.self, CorpusBench.self, LSTMBench.self, TSNEBench.self],
+        defaultSubcommand: Ops.self)
 }
 
 /// Which backends a benchmark runs on: `all` is the CPU backend and every OpenCL device.

@@ -6,3 +6,5 @@
 @_exported import LoomEmbeddings
 @_exported import LoomWord2Vec
 @_exported import LoomLSTM
+@_exported import LoomTSNE
+@_exported import LoomPlot

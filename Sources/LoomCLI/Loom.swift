@@ -7,7 +7,8 @@ struct LoomCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loom",
         abstract: "Train and use deep models of text and sequences on OpenCL GPUs or the CPU.",
-        subcommands: [Devices.self, CorpusCommand.self, Word2VecCommand.self, Neighbors.self, Analogy.self, Eval.self, LSTMCommand.self])
+        subcommands: [Devices.self, CorpusCommand.self, Word2VecCommand.self, Neighbors.self, Analogy.self, Eval.self,
+                      LSTMCommand.self, TSNECommand.self, PlotCommand.self])
 
     static func main() {
         bootstrapLogging()

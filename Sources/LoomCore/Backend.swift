@@ -179,6 +179,69 @@ public protocol Backend: AnyObject {
     /// sampled id equals the label (when `removeAccidentalHits`); `loss[i] = logsumexp(z[i]) − z[i, 0]`.
     /// Gradients are of `lossScale · Σ_i loss[i]`.
     func sampledSoftmax(_ problem: SampledSoftmaxProblem, outputs: SampledSoftmaxOutputs, lossScale: Float) throws
+
+    // MARK: t-SNE
+
+    /// Whether the device is a GPU, where O(N²) work over all pairs is cheap: t-SNE's `auto`
+    /// method runs the exact gradient there (up to ~20k points) and Barnes-Hut on the host otherwise.
+    var isGPU: Bool { get }
+    /// t-SNE's O(N²) pass over every pair `i ≠ j` of a 2-D embedding, with the Student-t kernel
+    /// `w_ij = 1 / (1 + ‖y_i − y_j‖²)`; the gradient's normaliser `Z = Σ_ij w_ij` comes from the
+    /// row sums, so one pass suffices (`tsneGradient` finishes it):
+    /// - `forces[i] = (Σ_j p_ij·w_ij·(y_i − y_j), Σ_j w_ij²·(y_i − y_j))`: attraction (x, y), then
+    ///   repulsion (x, y) before division by Z;
+    /// - `stats[i] = (Σ_j w_ij, Σ_{j: p_ij > 0} p_ij·log(p_ij / w_ij), Σ_j p_ij)`; the middle term
+    ///   only when `divergence` (it costs a logarithm per pair), else 0.
+    /// - Parameters: y `(N, 2)`, p `(N, N)` joint probabilities (symmetric, zero diagonal; the
+    ///   diagonal is never read), forces `(N, 4)`, stats `(N, 3)`.
+    func tsnePairForces(_ y: Tensor, p: Tensor, forces: Tensor, stats: Tensor, divergence: Bool) throws
+    /// The exact t-SNE gradient from `tsnePairForces`, with `Z = Σ_i stats[i, 0]`:
+    /// `gradient[i] = 4·(exaggeration·attraction_i − repulsion_i / Z)` (sklearn's `_kl_divergence`
+    /// with P multiplied by `exaggeration`), and `divergence[0] = Σ_i stats[i, 1] + log Z·Σ_i stats[i, 2]`,
+    /// which is `KL(P ‖ Q) = Σ p_ij log(p_ij / q_ij)` with `q_ij = w_ij / Z` of the un-exaggerated P
+    /// when the pass computed its divergence terms. Z stays on the device.
+    /// - Parameters: forces `(N, 4)`, stats `(N, 3)`, gradient `(N, 2)` (out), divergence `(1)` (out).
+    func tsneGradient(forces: Tensor, stats: Tensor, exaggeration: Float, gradient: Tensor, divergence: Tensor) throws
+    /// One t-SNE step with adaptive gains and momentum, elementwise, as sklearn's `_gradient_descent`:
+    /// `gain = max(minGain, u·g < 0 ? gain + 0.2 : gain · 0.8)`, `u = momentum·u − learningRate·gain·g`,
+    /// `y += u`. `gradient` is not modified.
+    /// - Parameters: y, gradient, velocity (u), gains: the same count (`(N, 2)` for an embedding).
+    func tsneUpdate(_ y: Tensor, gradient: Tensor, velocity: Tensor, gains: Tensor, learningRate: Float,
+                    momentum: Float, minGain: Float) throws
+}
+
+/// Operand checks of the t-SNE ops, shared by every backend.
+public enum TSNECheck {
+    /// N after checking `tsnePairForces`' operands.
+    public static func pairForces(_ y: Tensor, p: Tensor, forces: Tensor, stats: Tensor) throws -> Int {
+        let op = "tsnePairForces"
+        try Check.float(op, y, p, forces, stats)
+        let (n, c) = try Check.matrix(op, "y", y)
+        guard c == 2 else { throw LoomError.shapeMismatch(op: op, detail: "y must be (N, 2), got \(y.shape)") }
+        try Check.shape(op, "p", p, [n, n])
+        try Check.shape(op, "forces", forces, [n, 4])
+        try Check.shape(op, "stats", stats, [n, 3])
+        return n
+    }
+
+    /// N after checking `tsneGradient`'s operands.
+    public static func gradient(forces: Tensor, stats: Tensor, gradient: Tensor, divergence: Tensor) throws -> Int {
+        let op = "tsneGradient"
+        try Check.float(op, forces, stats, gradient, divergence)
+        let (n, c) = try Check.matrix(op, "forces", forces)
+        guard c == 4 else { throw LoomError.shapeMismatch(op: op, detail: "forces must be (N, 4), got \(forces.shape)") }
+        try Check.shape(op, "stats", stats, [n, 3])
+        try Check.shape(op, "gradient", gradient, [n, 2])
+        try Check.count(op, "divergence", divergence, 1)
+        return n
+    }
+
+    /// Checks `tsneUpdate`'s operands.
+    public static func update(_ y: Tensor, gradient: Tensor, velocity: Tensor, gains: Tensor) throws {
+        let op = "tsneUpdate"
+        try Check.float(op, y, gradient, velocity, gains)
+        try Check.sameCount(op, y, gradient, velocity, gains)
+    }
 }
 
 /// Inputs of `Backend.sampledSoftmax`. `B` examples, `S` sampled ids shared by the batch, `V`
