@@ -48,9 +48,13 @@ struct Word2VecBench: ParsableCommand {
         let backends = try openBackends(devices, threads: threads, profiling: false)
         var rows: [Word2VecRow] = []
         for name in configs.split(separator: ",").map(String.init) {
-            for (label, config, options) in try configurations(name) {
-                let corpus = try Corpus.load(source, options: options)
+            for (label, config, options, synthetic) in try configurations(name) {
+                let corpus = try Corpus.load(synthetic ?? source, options: options)
                 for be in backends {
+                    // Warm-up: compiles the kernels (and CLBlast's) outside the timed run.
+                    var warm = config
+                    warm.steps = 20
+                    _ = try Word2VecTrainer(corpus: corpus, config: warm, backend: be).run()
                     let trainer = try Word2VecTrainer(corpus: corpus, config: config, backend: be)
                     trainer.evalEvery = nil
                     trainer.reportEvery = 1_000_000_000
@@ -77,33 +81,49 @@ struct Word2VecBench: ParsableCommand {
         if let json { try writeJSON(rows, to: json) }
     }
 
-    func configurations(_ name: String) throws -> [(String, Word2VecConfig, CorpusOptions)] {
+    func configurations(_ name: String) throws -> [(String, Word2VecConfig, CorpusOptions, URL?)] {
         switch name {
         case "course":
             // 5_word2vec.ipynb: batch 128, dim 128, skip_window 1, num_skips 2, 64 samples, Adagrad 1.0.
             var c = Word2VecConfig.defaults(model: .skipgram, loss: .sampled, window: nil)
             c.seed = 1
-            return [("course skip-gram (window 1, sampled 64)", c, CorpusOptions(maxVocabulary: 50_000, minCount: 1))]
+            return [("course skip-gram (window 1, sampled 64)", c, CorpusOptions(maxVocabulary: 50_000, minCount: 1), nil)]
         case "word2vec":
             // word2vec's defaults: -cbow 0 -window 5 -negative 5 -sample 1e-3 -min-count 5 -alpha 0.025.
             var c = Word2VecConfig.defaults(model: .skipgram, loss: .negative, window: 5)
             c.batchSize = 256
             return [("word2vec skip-gram (window 5, negative 5)", c,
-                     CorpusOptions(maxVocabulary: nil, minCount: 5, outOfVocabulary: .drop))]
+                     CorpusOptions(maxVocabulary: nil, minCount: 5, outOfVocabulary: .drop), nil)]
         case "cbow":
             var c = Word2VecConfig.defaults(model: .cbow, loss: .negative, window: 5)
             c.batchSize = 256
             return [("word2vec CBOW (window 5, negative 5)", c,
-                     CorpusOptions(maxVocabulary: nil, minCount: 5, outOfVocabulary: .drop))]
+                     CorpusOptions(maxVocabulary: nil, minCount: 5, outOfVocabulary: .drop), nil)]
         case "scaling":
-            return [10_000, 50_000, 200_000].map { v in
+            // Synthetic Zipfian corpora with exactly V distinct words: the sampled-softmax step
+            // touches B + S rows whatever V is, so words/s should not depend on V.
+            return try [10_000, 50_000, 200_000].map { v in
                 var c = Word2VecConfig.defaults(model: .skipgram, loss: .sampled, window: nil)
-                c.steps = 3000
-                return ("sampled softmax, vocabulary \(v / 1000)k", c, CorpusOptions(maxVocabulary: v, minCount: 1))
+                c.steps = 5000
+                return ("sampled softmax, vocabulary \(v / 1000)k", c, CorpusOptions(maxVocabulary: v, minCount: 1),
+                        try zipfCorpus(words: v))
             }
         default:
             throw ValidationError("unknown configuration '\(name)': use course, word2vec, cbow or scaling")
         }
+    }
+
+    /// 2M tokens over `words` distinct words, ranked log-uniformly (Zipf-like), every word present.
+    func zipfCorpus(words: Int) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("loom-zipf-\(words).txt")
+        var rng = SeededGenerator(seed: UInt64(words))
+        let sampler = LogUniformSampler(range: words)
+        var text = ""
+        text.reserveCapacity(16_000_000)
+        for w in 0..<words { text += "w\(w) " }
+        for _ in 0..<2_000_000 { text += "w\(sampler.draw(&rng)) " }
+        try Data(text.utf8).write(to: url)
+        return url
     }
 
     /// The first `words` words of `url` in a temporary file (the whole file when 0).

@@ -85,13 +85,19 @@ private final class Crew: @unchecked Sendable {
             take(escaping)
             // Wait for the parts other threads took.
             var spins = 0
-            while unfinished.load(ordering: .acquiring) > 0 || active.load(ordering: .acquiring) > 0 {
+            while unfinished.load(ordering: .acquiring) > 0 {
                 spins += 1
                 if spins > 1000 { sched_yield() }
             }
+            // Withdraw the job, then wait for every worker that may have picked it up (they count
+            // themselves active before looking) to let go of it: the closure must not outlive `run`.
             jobLock.lock()
             job = nil
             jobLock.unlock()
+            while active.load(ordering: .acquiring) > 0 {
+                spins += 1
+                if spins > 1000 { sched_yield() }
+            }
         }
     }
 
