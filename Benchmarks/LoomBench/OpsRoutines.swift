@@ -130,7 +130,10 @@ enum OpsRoutines {
 }
 
 /// OpenBLAS called directly on host arrays: the bar the CPU backend's GEMM is held to.
-func measureOpenBLAS(_ m: Int, _ n: Int, _ k: Int, transposeB: Bool, harness: Harness) -> Measurement {
+func measureOpenBLAS(_ m: Int, _ n: Int, _ k: Int, transposeB: Bool, threads: Int, harness: Harness) -> Measurement {
+    // OpenBLAS with its own threads (the CPU backend keeps it single-threaded and splits itself).
+    openblas_set_num_threads(Int32(threads))
+    defer { openblas_set_num_threads(1) }
     let a = uniform(m * k, seed: 1), b = uniform(k * n, seed: 2)
     var c = [Float](repeating: 0, count: m * n)
     func call() {

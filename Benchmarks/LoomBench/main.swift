@@ -72,7 +72,7 @@ struct Ops: ParsableCommand {
             if routine.name.hasPrefix("gemm ") {
                 let dims = routine.name.dropFirst(5).split(separator: " ")[0].split(separator: "x").compactMap { Int($0) }
                 rows.append(measureOpenBLAS(dims[0], dims[1], dims[2], transposeB: routine.name.contains("B^T"),
-                                            harness: harness))
+                                            threads: (harness.reference as! CPUBackend).threads, harness: harness))
             }
         }
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; " + backends.map { "\($0.name) = \($0.deviceDescription)" }.joined(separator: "; "))

@@ -44,8 +44,9 @@ extension CPUBackend {
                         Int32(rows.count), Int32(cols.count), Int32(k), alpha, aBlock, Int32(lda), bBlock, Int32(ldb),
                         beta, c + rows.lowerBound * ldc + cols.lowerBound, Int32(ldc))
         }
+        // A part is worth a thread from about 256k multiply-adds on (below, the handoff dominates).
         let work = Double(m) * Double(n) * Double(k)
-        let parts = work >= 262_144 ? threads : 1
+        let parts = max(1, min(threads, Int(work / 262_144)))
         if parts == 1 {
             block(0..<m, 0..<n)
         } else if m >= 32 * parts {
