@@ -91,33 +91,6 @@ extension Vector {
 
     @inline(__always) @usableFromInline
     static func sigmoid(_ x: SIMD16<Float>) -> SIMD16<Float> { 1 / (1 + exp(-x)) }
-
-    /// `tanh x = sign(x)·(1 − e)/(1 + e)` with `e = e^{−2|x|}`: absolute error about 1e-7.
-    @inline(__always) @usableFromInline
-    static func tanh(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        let negative = x .< 0
-        let a = x.replacing(with: -x, where: negative)
-        let e = exp(-2 * a)
-        let t = (1 - e) / (1 + e)
-        return t.replacing(with: -t, where: negative)
-    }
-
-    /// Applies `body` to `n` floats 16 at a time; the tail goes through a zero-padded vector.
-    @inline(__always) @usableFromInline
-    static func map(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int,
-                    _ body: (SIMD16<Float>) -> SIMD16<Float>) {
-        var i = 0
-        while i + 16 <= n {
-            store(body(load(x, i)), y, i)
-            i += 16
-        }
-        if i < n {
-            var v = SIMD16<Float>()
-            for j in 0..<(n - i) { v[j] = x[i + j] }
-            let r = body(v)
-            for j in 0..<(n - i) { y[i + j] = r[j] }
-        }
-    }
 }
 
 extension Vector {

@@ -2,7 +2,8 @@ import Foundation
 import LoomCore
 
 extension WordVectors {
-    /// Reads a word2vec text or binary file (`VectorFormat`), such as word2vec, gensim or Loom write.
+    /// Reads a word2vec text or binary file (`VectorFormat`), such as word2vec, gensim or Loom write,
+    /// or a folder of TensorBoard projector files (`loadProjector(from:)`).
     ///
     /// The file is memory-mapped; binary records are copied straight from the mapping, text values
     /// are parsed in place on every core, exactly as `strtof` rounds (`DecimalFloat`), without a
@@ -16,6 +17,12 @@ extension WordVectors {
     ///   values, a value that is not a number or not finite, an invalid word, a duplicate word, or
     ///   data after the last vector.
     public static func load(from url: URL, format: VectorFormat? = nil) throws -> WordVectors {
+        // A folder with vectors.tsv is a TensorBoard projector export.
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue,
+           FileManager.default.fileExists(atPath: url.appendingPathComponent("vectors.tsv").path) {
+            return try loadProjector(from: url)
+        }
         let file = try FileBytes(url, what: "word vectors")
         return try file.data.withUnsafeBytes { raw -> WordVectors in
             let reader = Word2VecReader(base: raw.bindMemory(to: UInt8.self).baseAddress!, size: raw.count,

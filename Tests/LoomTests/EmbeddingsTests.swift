@@ -130,6 +130,15 @@ final class EmbeddingsTests: XCTestCase {
         let (_, bareMetadata) = try bare.writeProjector(to: file("projector2"))
         XCTAssertEqual(String(decoding: try Data(contentsOf: bareMetadata), as: UTF8.self), "the\ncafé\n")
 
+        // And back: both layouts, through `load` on the folder too.
+        XCTAssertEqual(try WordVectors.loadProjector(from: file("projector")), v)
+        XCTAssertEqual(try WordVectors.load(from: file("projector")), v)
+        XCTAssertEqual(try WordVectors.loadProjector(from: file("projector2")), bare)
+        try Data("0.5\t-1.0\n2.0\n".utf8).write(to: file("projector2").appendingPathComponent("vectors.tsv"))
+        assertThrows("1 values, expected 2") { _ = try WordVectors.loadProjector(from: self.file("projector2")) }
+        try Data("0.5\t-1.0\n".utf8).write(to: file("projector2").appendingPathComponent("vectors.tsv"))
+        assertThrows("has 1 vectors but") { _ = try WordVectors.loadProjector(from: self.file("projector2")) }
+
         try v.writeVocabulary(to: file("vocab.txt"))
         XCTAssertEqual(String(decoding: try Data(contentsOf: file("vocab.txt")), as: UTF8.self), "the 10\ncafé 3\n")
         assertThrows("no counts") { try bare.writeVocabulary(to: self.file("vocab2.txt")) }
