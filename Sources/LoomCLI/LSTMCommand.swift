@@ -25,8 +25,12 @@ struct LSTMTrain: ParsableCommand {
 
     @Option(help: "The training text.")
     var text: String
-    @Option(help: "Symbols: text8 (27: space and a-z), bytes (256) or auto (the text's own characters).")
+    @Option(help: "Symbols: text8 (27: space and a-z), bytes (256), auto (the text's own characters) or words (a word-level model).")
     var alphabet: Alphabet.Kind = .text8
+    @Option(help: "Word models: vocabulary size, UNK included.")
+    var maxVocab = 10_000
+    @Option(help: "Train the output layer with sampled softmax over this many samples per step (0: full softmax).")
+    var sampled = 0
     @Flag(help: "Feed each step the pair of the previous two characters (needs --embedding).")
     var bigram = false
     @Option(help: "Input embedding width; 0 for one-hot inputs.")
@@ -80,6 +84,8 @@ struct LSTMTrain: ParsableCommand {
     func run() throws {
         var c = CharLSTMConfig()
         c.alphabet = alphabet
+        c.maxVocabulary = maxVocab
+        c.sampled = sampled
         c.bigram = bigram
         c.embedding = embedding
         c.layers = layers
@@ -99,7 +105,7 @@ struct LSTMTrain: ParsableCommand {
         c.seed = seed
 
         let url = URL(fileURLWithPath: text)
-        let corpus = try CharacterText.load(url, alphabet: alphabet)
+        let corpus = try CharacterText.load(url, alphabet: alphabet, maxVocabulary: maxVocab)
         writeError("text: \(corpus.count) characters, alphabet \(alphabet.rawValue) of \(corpus.alphabet.count) symbols")
         let backend = try device.open()
         let trainer = try CharLSTMTrainer(text: corpus, config: c, backend: backend)
@@ -169,7 +175,7 @@ struct LSTMGenerate: ParsableCommand {
         else { decoding = .sample(temperature: temperature) }
         let out = try CharLSTMGenerator(model: model).generate(prime: prime, length: length, decoding: decoding,
                                                                seed: seed, stop: stop?.first)
-        print(prime + out.text)
+        print(prime + (model.alphabet.isWords ? " " : "") + out.text)
         writeError(String(format: "log-probability %.3f (%.3f per character)", out.logProbability,
                           out.logProbability / Double(max(out.symbols.count, 1))))
     }

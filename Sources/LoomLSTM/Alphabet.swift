@@ -11,24 +11,41 @@ public struct Alphabet: Codable, Equatable, Sendable {
         case bytes
         /// The distinct Unicode scalars of the training text, in code-point order.
         case auto
+        /// Words (split on whitespace, lower-cased): the most frequent ones of the training text,
+        /// `UNK` (id 0) for the rest — a word-level language model, e.g. on PTB.
+        case words
     }
 
     public let kind: Kind
-    /// The symbol of each id (one Unicode scalar each; bytes as U+0000…U+00FF).
+    /// The symbol of each id (one Unicode scalar each; bytes as U+0000…U+00FF). Empty for words.
     public let symbols: [Unicode.Scalar]
+    /// The word of each id, for `.words` (id 0 is `UNK`).
+    public let words: [String]
 
-    public var count: Int { symbols.count }
+    public var count: Int { kind == .words ? words.count : symbols.count }
+
+    /// Whether ids are words, written with spaces between them.
+    public var isWords: Bool { kind == .words }
 
     public init(kind: Kind, symbols: [Unicode.Scalar]) {
         self.kind = kind
         self.symbols = symbols
+        self.words = []
     }
 
-    enum CodingKeys: String, CodingKey { case kind, symbols }
+    /// A word vocabulary (`words[0]` should be `UNK`).
+    public init(words: [String]) {
+        kind = .words
+        symbols = []
+        self.words = words
+    }
+
+    enum CodingKeys: String, CodingKey { case kind, symbols, words }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         kind = try c.decode(Kind.self, forKey: .kind)
+        words = try c.decodeIfPresent([String].self, forKey: .words) ?? []
         let values = try c.decode([UInt32].self, forKey: .symbols)
         symbols = try values.map {
             guard let s = Unicode.Scalar($0) else {
@@ -42,6 +59,7 @@ public struct Alphabet: Codable, Equatable, Sendable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(kind, forKey: .kind)
         try c.encode(symbols.map(\.value), forKey: .symbols)
+        if kind == .words { try c.encode(words, forKey: .words) }
     }
 
     public static let text8 = Alphabet(kind: .text8, symbols: [" "] + (UInt32(97)...122).map { Unicode.Scalar($0)! })
@@ -52,6 +70,13 @@ public struct Alphabet: Codable, Equatable, Sendable {
         switch kind {
         case .text8: return .text8
         case .bytes: return .bytes
+        case .words:
+            // Without counts, every distinct word in order of first appearance (UNK first).
+            var seen = Set<String>(), list = ["UNK"]
+            for w in text.lowercased().split(whereSeparator: \.isWhitespace) where seen.insert(String(w)).inserted {
+                if w != "UNK" { list.append(String(w)) }
+            }
+            return Alphabet(words: list)
         case .auto:
             var seen = Set<Unicode.Scalar>()
             for s in text.unicodeScalars { seen.insert(s) }
@@ -72,6 +97,10 @@ public struct Alphabet: Codable, Equatable, Sendable {
             }
         case .bytes:
             return text.utf8.map { Int32($0) }
+        case .words:
+            var index: [String: Int32] = [:]
+            for (i, w) in words.enumerated() { index[w] = Int32(i) }
+            return text.lowercased().split(whereSeparator: \.isWhitespace).map { index[String($0)] ?? 0 }
         case .auto:
             var index: [Unicode.Scalar: Int32] = [:]
             for (i, s) in symbols.enumerated() { index[s] = Int32(i) }
@@ -92,6 +121,7 @@ public struct Alphabet: Codable, Equatable, Sendable {
     public func decode(_ ids: [Int32]) -> String {
         switch kind {
         case .bytes: return String(decoding: ids.map { UInt8(truncatingIfNeeded: $0) }, as: UTF8.self)
+        case .words: return ids.filter { $0 >= 0 && Int($0) < words.count }.map { words[Int($0)] }.joined(separator: " ")
         default:
             var s = String.UnicodeScalarView()
             for id in ids where id >= 0 && Int(id) < symbols.count { s.append(symbols[Int(id)]) }

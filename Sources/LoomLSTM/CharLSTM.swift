@@ -63,7 +63,8 @@ public final class CharLSTM {
             specs.append(("layer\(l).wh", [h, 4 * h], h, 4 * h, true, false))
             specs.append(("layer\(l).b", [4 * h], 1, 1, false, true))
         }
-        specs.append(("output.w", [h, v], h, v, true, false))
+        // The output layer is (H, V) for the full softmax, (V, H) — rows by class — for sampled softmax.
+        specs.append(("output.w", config.sampled > 0 ? [v, h] : [h, v], h, v, true, false))
         specs.append(("output.b", [v], 1, 1, false, true))
         let total = specs.reduce(0) { $0 + $1.shape.count }
 
@@ -144,6 +145,12 @@ public final class CharLSTM {
         let gradGates: Tensor?       // (T·B, 4H)
         let gradCell: Tensor?        // (B, H)
         let gradNorm: Tensor         // (1)
+        // Sampled softmax (training with `sampled` > 0): the step's samples, uploaded by the trainer.
+        let sampledIDs: Tensor?      // (S) int32
+        let sampledLogQ: Tensor?     // (S)
+        let labelLogQ: Tensor?       // (T·B)
+        let sampledOutputs: SampledSoftmaxOutputs?
+        let gradOutputBias: Tensor?  // (V, 1) scratch for the scattered bias gradient
 
         init(model: CharLSTM, batch: Int, steps: Int, withGradients: Bool) throws {
             let be = model.backend, c = model.config, h = c.hidden, n = batch * steps, v = model.alphabet.count
@@ -170,6 +177,15 @@ public final class CharLSTM {
             losses = try be.zeros([n])
             lossTotal = try be.zeros([1])
             gradNorm = try be.zeros([1])
+            if withGradients && c.sampled > 0 {
+                sampledIDs = try be.zeros([c.sampled], dtype: .int32)
+                sampledLogQ = try be.zeros([c.sampled])
+                labelLogQ = try be.zeros([n])
+                sampledOutputs = try SampledSoftmaxOutputs.allocate(on: be, batch: n, sampled: c.sampled, dim: h)
+                gradOutputBias = try be.zeros([v, 1])
+            } else {
+                sampledIDs = nil; sampledLogQ = nil; labelLogQ = nil; sampledOutputs = nil; gradOutputBias = nil
+            }
             if withGradients {
                 gradOutputs = try be.zeros([n, h])
                 gradInputs = try be.zeros([n, max(h, model.inputWidth(0))])
@@ -195,6 +211,17 @@ public final class CharLSTM {
         ws.labels = ws.ownLabels
         try backend.upload(inputs, to: ws.ownInputs)
         try backend.upload(labels, to: ws.ownLabels)
+    }
+
+    /// Uploads a step's sampled classes and the log expected counts of its labels and samples
+    /// (sampled-softmax training).
+    public func uploadSamples(ids: [Int32], sampledLogQ: [Float], labelLogQ: [Float], into ws: Workspace) throws {
+        guard let sampledIDs = ws.sampledIDs, let sq = ws.sampledLogQ, let lq = ws.labelLogQ else {
+            throw LoomError.invalidArgument("this model trains with the full softmax (--sampled 0)")
+        }
+        try backend.upload(ids, to: sampledIDs)
+        try backend.upload(sampledLogQ, to: sq)
+        try backend.upload(labelLogQ, to: lq)
     }
 
     /// Zeroes the carried states (block 0) of `ws`.
@@ -264,8 +291,19 @@ public final class CharLSTM {
             }
             input = output
         }
-        try be.gemm(input!, parameters[outputIndex.w].value, into: ws.logits, transposeA: false, transposeB: false,
-                    alpha: 1, beta: 0)
+        if training && config.sampled > 0, let o = ws.sampledOutputs {
+            // Sampled softmax: logits only for each label and the step's shared samples.
+            try be.sampledSoftmax(
+                SampledSoftmaxProblem(inputs: input!, labels: ws.labels, sampled: ws.sampledIDs!,
+                                      labelLogQ: ws.labelLogQ!, sampledLogQ: ws.sampledLogQ!,
+                                      weights: parameters[outputIndex.w].value, biases: parameters[outputIndex.b].value),
+                outputs: o, lossScale: 1 / Float(n))
+            try be.sum(o.losses, into: ws.lossTotal, accumulate: true)
+            ws.lossCount += n
+            return
+        }
+        try be.gemm(input!, parameters[outputIndex.w].value, into: ws.logits, transposeA: false,
+                    transposeB: config.sampled > 0, alpha: 1, beta: 0)
         try be.addRowVector(parameters[outputIndex.b].value, to: ws.logits)
         if computeLoss {
             try be.softmaxCrossEntropy(ws.logits, labels: ws.labels, probabilities: ws.probabilities, losses: ws.losses)
@@ -304,15 +342,29 @@ public final class CharLSTM {
               let gradCell = ws.gradCell else {
             throw LoomError.invalidArgument("backward needs a training workspace")
         }
-        // Softmax layer: dlogits (in place), then its weights, then the gradient of the last output.
-        try be.softmaxCrossEntropyBackward(probabilities: ws.probabilities, labels: ws.labels, into: ws.logits,
-                                           scale: 1 / Float(n))
-        let last = lastOutput(ws, training: true)
-        try be.gemm(last, ws.logits, into: parameters[outputIndex.w].gradient, transposeA: true, transposeB: false,
-                    alpha: 1, beta: 0)
-        try be.sumRows(ws.logits, into: parameters[outputIndex.b].gradient, accumulate: false)
-        try be.gemm(ws.logits, parameters[outputIndex.w].value, into: gradOutputs, transposeA: false, transposeB: true,
-                    alpha: 1, beta: 0)
+        if config.sampled > 0, let o = ws.sampledOutputs, let sampledIDs = ws.sampledIDs, let gradBias = ws.gradOutputBias {
+            // Sampled softmax: the fused op gave the input gradient and the rows of the labels and
+            // samples; they add up into the (dense) output gradients.
+            let gw = parameters[outputIndex.w].gradient
+            try be.copy(o.gradInputs, to: gradOutputs)
+            try be.fill(gw, value: 0)
+            try be.scatterAdd(o.gradLabelRows, indices: ws.labels, into: gw)
+            try be.scatterAdd(o.gradSampledRows, indices: sampledIDs, into: gw)
+            try be.fill(gradBias, value: 0)
+            try be.scatterAdd(o.gradLabelBiases.reshaped([n, 1]), indices: ws.labels, into: gradBias)
+            try be.scatterAdd(o.gradSampledBiases.reshaped([config.sampled, 1]), indices: sampledIDs, into: gradBias)
+            try be.copy(gradBias, to: parameters[outputIndex.b].gradient)
+        } else {
+            // Softmax layer: dlogits (in place), then its weights, then the gradient of the last output.
+            try be.softmaxCrossEntropyBackward(probabilities: ws.probabilities, labels: ws.labels, into: ws.logits,
+                                               scale: 1 / Float(n))
+            let last = lastOutput(ws, training: true)
+            try be.gemm(last, ws.logits, into: parameters[outputIndex.w].gradient, transposeA: true, transposeB: false,
+                        alpha: 1, beta: 0)
+            try be.sumRows(ws.logits, into: parameters[outputIndex.b].gradient, accumulate: false)
+            try be.gemm(ws.logits, parameters[outputIndex.w].value, into: gradOutputs, transposeA: false, transposeB: true,
+                        alpha: 1, beta: 0)
+        }
 
         for l in stride(from: config.layers - 1, through: 0, by: -1) {
             let (wx, wh, bias) = layerIndices[l]

@@ -18,6 +18,11 @@ public struct CharLSTMConfig: Codable, Equatable, Sendable {
     }
 
     public var alphabet: Alphabet.Kind = .text8
+    /// Word models: the vocabulary size, `UNK` included.
+    public var maxVocabulary = 10_000
+    /// Train the output layer with sampled softmax over this many log-uniform samples per step
+    /// (0: the full softmax). For large vocabularies; evaluation always uses the full softmax.
+    public var sampled = 0
     /// Each step's input is the pair of the previous two characters (an embedding over V² ids).
     public var bigram = false
     /// Width of the input embedding; 0 for one-hot inputs (the course). Bigrams need an embedding.
@@ -73,6 +78,10 @@ public struct CharLSTMConfig: Codable, Equatable, Sendable {
         if !(learningRate > 0) { throw bad("--lr must be positive") }
         if decayEvery < 0 { throw bad("--decay-every must not be negative") }
         if validSize < 0 { throw bad("--valid-size must not be negative") }
+        if sampled < 0 { throw bad("--sampled must not be negative") }
+        if sampled > 0 && sampled >= alphabetSize {
+            throw bad("--sampled (\(sampled)) must be smaller than the vocabulary (\(alphabetSize) symbols)")
+        }
         let needed = batchSize * (unrollings + 2)
         if trainLength < needed {
             throw bad("the training text has \(trainLength) characters (after the \(validSize) held out for validation); "

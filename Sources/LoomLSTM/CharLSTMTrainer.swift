@@ -1,5 +1,6 @@
 import Foundation
 import LoomCore
+import LoomData
 
 /// Progress of a character-LSTM run.
 public struct LSTMProgress: Sendable {
@@ -42,6 +43,8 @@ public final class CharLSTMTrainer {
 
     private var startStep = 0
     private let workspace: CharLSTM.Workspace
+    private var sampler: LogUniformSampler?
+    private var sampledIDs: [Int32] = []
     private let batches: TextBatches
 
     /// Splits `text` into the validation slice (its first `validSize` symbols) and the rest.
@@ -59,6 +62,7 @@ public final class CharLSTMTrainer {
         workspace = try model.workspace(batch: config.batchSize, steps: config.unrollings, training: true)
         batches = TextBatches(ids: trainIDs, batch: config.batchSize, unrollings: config.unrollings,
                               alphabetSize: text.alphabet.count, bigram: config.bigram)
+        sampler = config.sampled > 0 ? LogUniformSampler(range: text.alphabet.count) : nil
     }
 
     // MARK: Training
@@ -83,6 +87,7 @@ public final class CharLSTMTrainer {
         while step < config.steps {
             batches.segment(step, inputs: &inputs, labels: &labels)
             try model.upload(inputs: inputs, labels: labels, into: workspace)
+            if config.sampled > 0 { try uploadSamples(step: step, labels: labels) }
             try model.trainStep(workspace, step: step)
             step += 1
             let last = step == config.steps
@@ -113,6 +118,17 @@ public final class CharLSTMTrainer {
         startStep = step
         return Summary(steps: step, seconds: s, stepsPerSecond: Double(done) / max(s, 1e-9),
                        validationPerplexity: lastValid, trainingLoss: lastLoss)
+    }
+
+    /// Draws the step's shared samples (log-uniform over frequency-ranked ids, distinct, as
+    /// TensorFlow's sampler) and uploads them with the log expected counts.
+    private func uploadSamples(step: Int, labels: [Int32]) throws {
+        var rng = SeededGenerator(seed: config.seed ^ UInt64(step) &* 0x9E37_79B9_7F4A_7C15 ^ 0x5A3D)
+        let s = config.sampled
+        let tries = sampler!.sampleUnique(s, into: &sampledIDs, &rng)
+        let sampledLogQ = sampledIDs.map { sampler!.logExpectedCount(Int($0), count: s, tries: tries) }
+        let labelLogQ = labels.map { sampler!.logExpectedCount(Int($0), count: s, tries: tries) }
+        try model.uploadSamples(ids: sampledIDs, sampledLogQ: sampledLogQ, labelLogQ: labelLogQ, into: workspace)
     }
 
     // MARK: Validation

@@ -14,8 +14,17 @@ public struct CharacterText: Sendable {
 
     public var count: Int { ids.count }
 
-    /// Reads `url` with an alphabet of `kind` (`auto`: the text's own symbols).
-    public static func load(_ url: URL, alphabet kind: Alphabet.Kind) throws -> CharacterText {
+    /// Reads `url` with an alphabet of `kind` (`auto`: the text's own symbols; `words`: its
+    /// `maxVocabulary` most frequent words, UNK included).
+    public static func load(_ url: URL, alphabet kind: Alphabet.Kind, maxVocabulary: Int = 10_000) throws -> CharacterText {
+        if kind == .words {
+            guard maxVocabulary >= 2 && maxVocabulary <= Int(UInt16.max) else {
+                throw LoomError.invalidArgument("--max-vocab must be between 2 and \(UInt16.max) for a word model")
+            }
+            let corpus = try Corpus.load(url, options: CorpusOptions(maxVocabulary: maxVocabulary, minCount: 1))
+            return CharacterText(alphabet: Alphabet(words: corpus.vocabulary.words),
+                                 ids: corpus.ids.map { UInt16(truncatingIfNeeded: $0) })
+        }
         try TextFile.checkReadableText(url)
         let data: Data
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
@@ -51,6 +60,10 @@ public struct CharacterText: Sendable {
             return CharacterText(alphabet: .text8, ids: mapBytes(data) { table[Int($0)] })
         case .bytes:
             return CharacterText(alphabet: .bytes, ids: mapBytes(data) { UInt16($0) })
+        case .words:
+            let text = String(decoding: data, as: UTF8.self)
+            let alphabet = Alphabet.make(.words, for: text)
+            return CharacterText(alphabet: alphabet, ids: try alphabet.encode(text).map { UInt16(truncatingIfNeeded: $0) })
         case .auto:
             let text = String(decoding: data, as: UTF8.self)
             let alphabet = Alphabet.make(.auto, for: text)
