@@ -106,14 +106,15 @@ struct LSTMTrain: ParsableCommand {
 
         let url = URL(fileURLWithPath: text)
         let corpus = try CharacterText.load(url, alphabet: alphabet, maxVocabulary: maxVocab)
-        writeError("text: \(corpus.count) characters, alphabet \(alphabet.rawValue) of \(corpus.alphabet.count) symbols")
+        let unit = corpus.alphabet.isWords ? "words" : "characters"
+        writeError("text: \(corpus.count) \(unit), alphabet \(alphabet.rawValue) of \(corpus.alphabet.count) symbols")
         let backend = try device.open()
         let trainer = try CharLSTMTrainer(text: corpus, config: c, backend: backend)
         trainer.reportEvery = max(1, reportEvery)
         trainer.evalEvery = evalEvery > 0 ? evalEvery : steps
         trainer.validation = validation
         writeError("model: \(c.layers) × \(c.hidden) LSTM, \(trainer.model.parameterCount) parameters; "
-                   + "training on \(trainer.train.count) characters, validating on \(trainer.valid.count)")
+                   + "training on \(trainer.train.count) \(unit), validating on \(trainer.valid.count)")
         if let resume {
             try trainer.resume(from: URL(fileURLWithPath: resume))
             writeError("resumed from \(resume)")
@@ -128,7 +129,7 @@ struct LSTMTrain: ParsableCommand {
             let loss = p.loss.map { String(format: "loss %.4f  perplexity %.2f", $0, exp($0)) } ?? "loss –"
             bar.update(fraction: Double(p.step) / Double(max(p.totalSteps, 1)), elapsed: p.elapsedSeconds,
                        detail: "step \(p.step)  \(String(format: "%.0f", p.stepsPerSecond)) steps/s  "
-                           + "\(formatCount(p.charactersPerSecond)) chars/s  \(loss)  lr \(String(format: "%.4g", p.learningRate))",
+                           + "\(formatCount(p.charactersPerSecond)) \(unit)/s  \(loss)  lr \(String(format: "%.4g", p.learningRate))",
                        force: true)
         }
         trainer.onValidation = { step, ppl in bar.message(String(format: "step %d: validation perplexity %.3f", step, ppl)) }
@@ -176,7 +177,7 @@ struct LSTMGenerate: ParsableCommand {
         let out = try CharLSTMGenerator(model: model).generate(prime: prime, length: length, decoding: decoding,
                                                                seed: seed, stop: stop?.first)
         print(prime + (model.alphabet.isWords ? " " : "") + out.text)
-        writeError(String(format: "log-probability %.3f (%.3f per character)", out.logProbability,
+        writeError(String(format: "log-probability %.3f (%.3f per symbol)", out.logProbability,
                           out.logProbability / Double(max(out.symbols.count, 1))))
     }
 }

@@ -24,12 +24,13 @@ extension CPUBackend {
         try Check.shape("scatterAdd", "rows", rows, [indices.count, d])
         try checkIndices("scatterAdd", indices, bound: v)
         let src = f(rows), idx = i32(indices), t = f(table)
-        // Threads split the columns, so two threads never add into the same element and
-        // duplicate ids accumulate in index order, deterministically.
-        parallelFor(d, grain: max(1, 16_384 / max(indices.count, 1))) { cols in
+        // Threads split the columns (in blocks of 16), so two threads never add into the same
+        // element and duplicate ids accumulate in index order, deterministically.
+        let blocks = (d + 15) / 16
+        parallelFor(blocks, grain: max(1, 16_384 / max(indices.count * 16, 1))) { range in
+            let c0 = range.lowerBound * 16, c1 = min(d, range.upperBound * 16)
             for n in 0..<indices.count {
-                let dst = t + Int(idx[n]) * d, s = src + n * d
-                for j in cols { dst[j] += scale * s[j] }
+                Vector.axpy(scale, src + n * d + c0, t + Int(idx[n]) * d + c0, c1 - c0)
             }
         }
     }
