@@ -271,14 +271,16 @@ final class TSNETests: XCTestCase {
     func testExactRunOnOpenCLMatchesTheCPU() throws {
         let device = try TestBackends.openCL()
         let (points, labels) = blobs(clusters: 3, each: 20, dimension: 12, seed: 6)
-        var config = quick(.exact, iterations: 200)
+        // The whole run stays in the exaggerated phase (150 iterations). Rounding differences
+        // between devices flip adaptive gains, and once exaggeration ends the runs part ways
+        // chaotically (KL 4–6% apart 50 iterations later on an AVX-512 host); before that the
+        // descents stay together (KL within 0.1% here).
+        var config = quick(.exact, iterations: 150)
         config.perplexity = 10
-        // A small step keeps the descent smooth: with large steps rounding differences between
-        // devices grow chaotically and the runs part ways.
         config.learningRate = 10
         let cpu = try TSNE(config).fit(points: points, count: 60, dimension: 12, backend: TestBackends.cpu)
         let gpu = try TSNE(config).fit(points: points, count: 60, dimension: 12, backend: device)
-        XCTAssertEqual(gpu.divergence, cpu.divergence, accuracy: 0.03 * cpu.divergence)
+        XCTAssertEqual(gpu.divergence, cpu.divergence, accuracy: 0.01 * cpu.divergence)
         XCTAssertGreaterThanOrEqual(neighbourAgreement(gpu.coordinates, labels: labels, k: 10), 0.95)
     }
 
