@@ -84,4 +84,5 @@ struct Ops: ParsableCommand {
     }
 }
 
+OpenBLASKernels.restartWithRecommendedCoreIfNeeded()
 LoomBench.main()

@@ -12,6 +12,10 @@ struct Devices: ParsableCommand {
     func run() throws {
         let cpu = CPUBackend()
         print("cpu          \(cpu.deviceDescription)")
+        if let better = OpenBLASKernels.recommendedCoreType {
+            print("             note: OpenBLAS fell back to its \(OpenBLASKernels.coreName) kernels on this CPU; "
+                  + "OPENBLAS_CORETYPE=\(better) would use its vector units (about 5× faster GEMM)")
+        }
         do {
             let devices = try OpenCLBackend.devices()
             var platform = -1

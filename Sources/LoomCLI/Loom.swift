@@ -11,6 +11,8 @@ struct LoomCommand: ParsableCommand {
                       LSTMCommand.self, TSNECommand.self, PlotCommand.self])
 
     static func main() {
+        // Before any thread starts: a fallback choice of OpenBLAS kernels costs 5× in GEMM.
+        OpenBLASKernels.restartWithRecommendedCoreIfNeeded()
         bootstrapLogging()
         do {
             var command = try parseAsRoot()

@@ -56,7 +56,7 @@ public final class CPUBackend: Backend {
     public var name: String { "cpu" }
 
     public var deviceDescription: String {
-        "CPU backend: OpenBLAS + vectorised Swift, \(threads) thread\(threads == 1 ? "" : "s")"
+        "CPU backend: OpenBLAS (\(OpenBLASKernels.coreName) kernels) + vectorised Swift, \(threads) thread\(threads == 1 ? "" : "s")"
     }
 
     // MARK: Memory

@@ -259,6 +259,17 @@ static const kernel_set *chosen(void) {
 }
 
 const char *loom_cpu_kernel_isa(void) { return chosen()->name; }
+
+int loom_cpu_vector_level(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+        return 2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+#endif
+    return 0;
+}
 void loom_lstm_forward(float *g, const float *cp, float *c, float *h, long r, long k) { chosen()->lstm_forward(g, cp, c, h, r, k); }
 void loom_lstm_backward(const float *g, const float *cp, const float *c, const float *dh, float *dc, float *dg, long r, long k) {
     chosen()->lstm_backward(g, cp, c, dh, dc, dg, r, k);

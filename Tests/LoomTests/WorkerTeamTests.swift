@@ -29,3 +29,24 @@ final class WorkerTeamTests: XCTestCase {
         }
     }
 }
+
+/// OpenBLAS's kernel choice: a fallback on a vector CPU is recognised, a good choice left alone.
+final class OpenBLASKernelsTests: XCTestCase {
+    func testFallbackKernelsAreReplaced() {
+        XCTAssertEqual(OpenBLASKernels.recommendation(core: "Prescott", vectorLevel: 2), "SkylakeX")
+        XCTAssertEqual(OpenBLASKernels.recommendation(core: "Nehalem", vectorLevel: 1), "Haswell")
+        XCTAssertEqual(OpenBLASKernels.recommendation(core: "Sandybridge", vectorLevel: 1), "Haswell")
+    }
+
+    func testGoodChoicesAreKept() {
+        for core in ["Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"] {
+            XCTAssertNil(OpenBLASKernels.recommendation(core: core, vectorLevel: 2), core)
+        }
+        XCTAssertNil(OpenBLASKernels.recommendation(core: "Prescott", vectorLevel: 0), "nothing better to offer")
+    }
+
+    func testCoreNameIsReported() {
+        XCTAssertFalse(OpenBLASKernels.coreName.isEmpty)
+        XCTAssertTrue(CPUBackend(threads: 1).deviceDescription.contains(OpenBLASKernels.coreName))
+    }
+}

@@ -12,6 +12,10 @@ extern "C" {
 /* Which instruction set the kernels run with: "avx2+fma" or "baseline". */
 const char *loom_cpu_kernel_isa(void);
 
+/* What the CPU supports, for choosing other libraries' kernels: 2 = AVX-512 (F, CD, BW, DQ, VL),
+ * 1 = AVX2 and FMA, 0 = neither. */
+int loom_cpu_vector_level(void);
+
 /* Fused LSTM pointwise step over `rows` rows of `hidden` units.
  * gates: (rows, 4·hidden) [i | f | o | g] preactivations in, activations out;
  * c_prev, c, h: (rows, hidden). c = f·c_prev + i·g, h = o·tanh(c). */
