@@ -84,15 +84,20 @@ public struct Alphabet: Codable, Equatable, Sendable {
         }
     }
 
-    /// Ids of `text`. The text8 alphabet folds everything unknown to a space; the others throw on
-    /// a symbol they do not have (e.g. a prime string with characters the model never saw).
-    public func encode(_ text: String) throws -> [Int32] {
+    /// Ids of `text`. For training text the text8 alphabet folds everything unknown to a space, as
+    /// the course does; with `strict` (text a user typed, e.g. a prime string) it throws instead,
+    /// like the other alphabets do on a symbol they do not have. Capitals fold to lower case.
+    public func encode(_ text: String, strict: Bool = false) throws -> [Int32] {
         switch kind {
         case .text8:
-            return text.unicodeScalars.map { s in
+            return try text.unicodeScalars.map { s in
                 let v = s.value
                 if v >= 97 && v <= 122 { return Int32(v - 96) }
                 if v >= 65 && v <= 90 { return Int32(v - 64) }
+                if strict && v != 32 {
+                    throw LoomError.invalidArgument(
+                        "the character \(Self.describe(s)) is not in the text8 alphabet (space and a–z)")
+                }
                 return 0
             }
         case .bytes:

@@ -22,7 +22,7 @@ public struct CharLSTMGenerator {
                          stop: Character? = nil) throws -> Output {
         let alphabet = model.alphabet, v = alphabet.count, be = model.backend
         guard length >= 0 else { throw LoomError.invalidArgument("--length must not be negative") }
-        let primeIDs = try alphabet.encode(prime.isEmpty ? " " : prime)
+        let primeIDs = try alphabet.encode(prime.isEmpty ? " " : prime, strict: true)
         let width: Int
         switch decoding {
         case let .beam(w, _):
@@ -34,7 +34,7 @@ public struct CharLSTMGenerator {
         case .greedy:
             width = 1
         }
-        let stopID = try stop.map { try alphabet.encode(String($0)).first! }
+        let stopID = try stop.map { try alphabet.encode(String($0), strict: true).first! }
         func inputID(previous: Int32, current: Int32) -> Int32 {
             model.config.bigram ? previous * Int32(v) + current : current
         }

@@ -95,6 +95,9 @@ public struct Word2VecConfig: Codable, Equatable, Sendable {
         switch batching {
         case let .course(skipWindow, numSkips):
             if skipWindow < 1 { throw bad("--skip-window must be at least 1") }
+            if sample > 0 {
+                throw bad("--sample needs word2vec's batching (--window N): the course's batching reads every word")
+            }
             if numSkips < 1 || numSkips > 2 * skipWindow {
                 throw bad("--num-skips must be between 1 and 2 × --skip-window (\(2 * skipWindow))")
             }

@@ -307,6 +307,14 @@ final class LSTMTests: XCTestCase {
         XCTAssertEqual(try CharLSTMGenerator(model: model).generate(prime: "hel", length: 5, decoding: .greedy).symbols.count, 5)
         let auto = try CharacterText.load(try text("abcabcabc"), alphabet: .auto)
         XCTAssertThrowsError(try auto.alphabet.encode("abz")) { XCTAssertTrue("\($0)".contains("'z'"), "\($0)") }
+        // The text8 model folds capitals, but a prime with other symbols is refused, not folded to spaces.
+        XCTAssertEqual(try CharLSTMGenerator(model: model).generate(prime: "The", length: 2, decoding: .greedy).symbols.count, 2)
+        for prime in ["h\u{E9}llo", "route 66"] {
+            XCTAssertThrowsError(try CharLSTMGenerator(model: model).generate(prime: prime, length: 5, decoding: .greedy)) {
+                XCTAssertTrue("\($0)".contains("not in the text8 alphabet"), "\($0)")
+            }
+        }
+        XCTAssertEqual(try Alphabet.text8.encode("a1b"), [1, 0, 2], "training text still folds unknown symbols to spaces")
     }
 
     func testBadTextsAreClearErrors() throws {

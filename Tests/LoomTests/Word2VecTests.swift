@@ -329,6 +329,9 @@ final class Word2VecTests: XCTestCase {
         assertThrows("fewer than one window") { _ = try Word2VecTrainer(corpus: small, config: config, backend: TestBackends.cpu) }
         config.batching = .course(skipWindow: 1, numSkips: 3)
         assertThrows("--num-skips") { _ = try Word2VecTrainer(corpus: small, config: config, backend: TestBackends.cpu) }
+        config.batching = .course(skipWindow: 1, numSkips: 2)
+        config.sample = 1e-3
+        assertThrows("--sample needs") { _ = try Word2VecTrainer(corpus: small, config: config, backend: TestBackends.cpu) }
     }
 
     func testVocabularyRanksLikeTheCourse() throws {
