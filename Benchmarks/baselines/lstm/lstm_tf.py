@@ -21,11 +21,7 @@ where N is the number of parameter updates done and Y the steps/s of the trainin
 passes are not counted).
 """
 import argparse
-import json
-import math
 import os
-import platform
-import string
 import sys
 import time
 
@@ -37,41 +33,8 @@ import tensorflow as tf
 tf.compat.v1.disable_eager_execution()
 v1 = tf.compat.v1
 
-VOCABULARY_SIZE = len(string.ascii_lowercase) + 1  # [a-z] + ' '
-FIRST_LETTER = ord(string.ascii_lowercase[0])
-
-
-def char2id(char):
-    if char in string.ascii_lowercase:
-        return ord(char) - FIRST_LETTER + 1
-    return 0  # ' ' and every unexpected character (the notebook prints a warning for those)
-
-
-class BatchGenerator(object):
-    """The notebook's generator, unchanged except float32 batches (np.float is gone from NumPy)."""
-
-    def __init__(self, text, batch_size, num_unrollings):
-        self._text = text
-        self._text_size = len(text)
-        self._batch_size = batch_size
-        self._num_unrollings = num_unrollings
-        segment = self._text_size // batch_size
-        self._cursor = [offset * segment for offset in range(batch_size)]
-        self._last_batch = self._next_batch()
-
-    def _next_batch(self):
-        batch = np.zeros(shape=(self._batch_size, VOCABULARY_SIZE), dtype=np.float32)
-        for b in range(self._batch_size):
-            batch[b, char2id(self._text[self._cursor[b]])] = 1.0
-            self._cursor[b] = (self._cursor[b] + 1) % self._text_size
-        return batch
-
-    def next(self):
-        batches = [self._last_batch]
-        for step in range(self._num_unrollings):
-            batches.append(self._next_batch())
-        self._last_batch = batches[-1]
-        return batches
+from course_data import (VOCABULARY_SIZE, BatchGenerator, add_common_arguments,  # noqa: E402  (next to this script)
+                         load_text, train, write_json)
 
 
 def logprob(predictions, labels):
@@ -185,111 +148,34 @@ def validation_perplexity(session, g, valid_text, valid_size):
     return float(np.exp(valid_logprob / valid_size))
 
 
-def load_text(path, limit_chars):
-    with open(path, "r", encoding="utf-8", errors="replace") as f:
-        text = f.read(limit_chars) if limit_chars else f.read()
-    return text
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--text", required=True, help="text file (text8-style: lowercase letters and spaces)")
-    ap.add_argument("--steps", type=int, default=7001)
-    ap.add_argument("--valid-size", type=int, default=1000, help="first N characters are the validation slice")
-    ap.add_argument("--eval-every", type=int, default=1000, help="0: only at the end")
-    ap.add_argument("--threads", type=int, default=2, help="intra_op and inter_op parallelism")
-    ap.add_argument("--hidden", type=int, default=64)
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--unrollings", type=int, default=10)
-    ap.add_argument("--time-steps", type=int, default=0,
-                    help="timing mode: 10 warm-up steps, then time N steps (overrides --steps)")
-    ap.add_argument("--summary-every", type=int, default=100, help="print the mean loss every N steps (0: never)")
+    add_common_arguments(ap)
     ap.add_argument("--minimal-fetch", action="store_true",
                     help="fetch only the update and the loss each step (the notebook also fetches the "
                          "training softmax and the learning rate)")
-    ap.add_argument("--seed", type=int, default=None, help="graph-level random seed (the notebook sets none)")
-    ap.add_argument("--limit-chars", type=int, default=0, help="read only the first N characters of --text")
-    ap.add_argument("--json", help="write the figures to this file")
     args = ap.parse_args()
-
-    warmup = 10
-    timing = args.time_steps > 0
-    num_steps = warmup + args.time_steps if timing else args.steps
-
-    text = load_text(args.text, args.limit_chars)
-    unexpected = sum(1 for c in set(text) if c != " " and c not in string.ascii_lowercase)
-    valid_size = args.valid_size
-    valid_text = text[:valid_size]
-    train_text = text[valid_size:]
-    print("text: %d characters (%d distinct unexpected characters mapped to ' '); train %d, valid %d"
-          % (len(text), unexpected, len(train_text), len(valid_text)), file=sys.stderr)
+    text, train_text, valid_text = load_text(args)
 
     t0 = time.perf_counter()
     graph, g = build_graph(args.hidden, args.batch, args.unrollings, args.seed)
-    train_batches = BatchGenerator(train_text, args.batch, args.unrollings)
     config = v1.ConfigProto(intra_op_parallelism_threads=args.threads,
                             inter_op_parallelism_threads=args.threads)
-    curve = []
-    losses = []
     with v1.Session(graph=graph, config=config) as session:
         session.run(g["init"])
         build_s = time.perf_counter() - t0
         print("Initialized (%.2f s)" % build_s, file=sys.stderr)
         fetches = [g["optimizer"], g["loss"]] if args.minimal_fetch else \
             [g["optimizer"], g["loss"], g["train_prediction"], g["learning_rate"]]
-        train_data = g["train_data"]
-        mean_loss = 0.0
-        timed_s = 0.0
-        timed_steps = 0
-        loop_start = None
-        step = 0
-        while step < num_steps:
-            t_step = time.perf_counter()
-            if step == warmup:
-                loop_start = t_step
-            batches = train_batches.next()
-            feed_dict = dict()
-            for i in range(args.unrollings + 1):
-                feed_dict[train_data[i]] = batches[i]
-            r = session.run(fetches, feed_dict=feed_dict)
-            if step >= warmup:
-                timed_s += time.perf_counter() - t_step
-                timed_steps += 1
-            l = r[1]
-            mean_loss += l
-            step += 1
-            if args.summary_every and step % args.summary_every == 0:
-                mean_loss /= args.summary_every
-                losses.append((step, float(mean_loss)))
-                print("Average loss at step %d: %f" % (step, mean_loss), file=sys.stderr)
-                mean_loss = 0.0
-            last = step == num_steps
-            if not timing and valid_size > 1 and ((args.eval_every > 0 and step % args.eval_every == 0) or last):
-                ppl = validation_perplexity(session, g, valid_text, valid_size)
-                curve.append((step, ppl))
-                print("step %d: validation perplexity %.3f" % (step, ppl), file=sys.stderr)
-        loop_wall = time.perf_counter() - loop_start if loop_start is not None else float("nan")
-        if timing and valid_size > 1:
-            ppl = validation_perplexity(session, g, valid_text, valid_size)
-            curve.append((step, ppl))
-    steps_per_s = timed_steps / timed_s if timed_s > 0 else float("nan")
-    final_ppl = curve[-1][1] if curve else float("nan")
-    print("validation perplexity: %.3f at step %d (%.1f steps/s)" % (final_ppl, step, steps_per_s))
-    if args.json:
-        result = dict(
-            framework="tensorflow", version=tf.__version__, numpy=np.__version__, python=platform.python_version(),
-            text=os.path.abspath(args.text), text_chars=len(text), valid_size=valid_size,
-            hidden=args.hidden, batch=args.batch, unrollings=args.unrollings, threads=args.threads,
-            steps=step, timing_mode=timing, warmup_steps=warmup, timed_steps=timed_steps,
-            steps_per_s=steps_per_s, train_seconds=timed_s,
-            loop_wall_steps_per_s=(step - warmup) / loop_wall if loop_wall == loop_wall and step > warmup else None,
-            graph_build_s=build_s, minimal_fetch=args.minimal_fetch, seed=args.seed,
-            validation_perplexity=final_ppl, validation_curve=[dict(step=s, perplexity=p) for s, p in curve],
-            mean_loss_curve=[dict(step=s, loss=x) for s, x in losses],
-            loadavg=os.getloadavg(), machine=platform.machine(), cpus=os.cpu_count(),
-        )
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=1)
+
+        def step(batches):
+            feed_dict = {g["train_data"][i]: batches[i] for i in range(args.unrollings + 1)}
+            return session.run(fetches, feed_dict=feed_dict)[1]
+
+        figures = train(args, train_text, step,
+                        lambda: validation_perplexity(session, g, valid_text, args.valid_size))
+    write_json(args, text, figures, framework="tensorflow", version=tf.__version__, graph_build_s=build_s,
+               minimal_fetch=args.minimal_fetch)
 
 
 if __name__ == "__main__":
