@@ -90,13 +90,11 @@ struct Word2VecBench: ParsableCommand {
             return [("course skip-gram (window 1, sampled 64)", c, CorpusOptions(maxVocabulary: 50_000, minCount: 1), nil)]
         case "word2vec":
             // word2vec's defaults: -cbow 0 -window 5 -negative 5 -sample 1e-3 -min-count 5 -alpha 0.025.
-            var c = Word2VecConfig.defaults(model: .skipgram, loss: .negative, window: 5)
-            c.batchSize = 256
+            let c = Word2VecConfig.defaults(model: .skipgram, loss: .negative, window: 5)
             return [("word2vec skip-gram (window 5, negative 5)", c,
                      CorpusOptions(maxVocabulary: nil, minCount: 5, outOfVocabulary: .drop), nil)]
         case "cbow":
-            var c = Word2VecConfig.defaults(model: .cbow, loss: .negative, window: 5)
-            c.batchSize = 256
+            let c = Word2VecConfig.defaults(model: .cbow, loss: .negative, window: 5)
             return [("word2vec CBOW (window 5, negative 5)", c,
                      CorpusOptions(maxVocabulary: nil, minCount: 5, outOfVocabulary: .drop), nil)]
         case "scaling":

@@ -58,8 +58,8 @@ struct Word2VecTrain: ParsableCommand {
     var epochs = 1
     @Option(help: "Train this many steps instead of --epochs.")
     var steps: Int?
-    @Option(help: "Examples per step (pairs for skip-gram, centre words for CBOW).")
-    var batchSize = 128
+    @Option(help: "Examples per step (pairs for skip-gram, centre words for CBOW). Default 128, or 512 pairs for skip-gram with --window.")
+    var batchSize: Int?
     @Option(help: "adagrad or sgd (linear decay). Default: adagrad, sgd with --loss negative.")
     var optimizer: Word2VecConfig.Optimizer?
     @Option(help: "Learning rate. Default 1.0 (adagrad), 0.025 / 0.05 (sgd, skip-gram / CBOW).")
@@ -86,7 +86,7 @@ struct Word2VecTrain: ParsableCommand {
         var c = Word2VecConfig.defaults(model: model, loss: loss, window: window)
         if window == nil { c.batching = .course(skipWindow: skipWindow, numSkips: numSkips) }
         c.dimension = dim
-        c.batchSize = batchSize
+        if let batchSize { c.batchSize = batchSize }
         if let numSampled { c.numSampled = numSampled }
         if let sample { c.sample = sample }
         if let optimizer {

@@ -24,15 +24,17 @@ extension CPUBackend {
         try Check.shape("scatterAdd", "rows", rows, [indices.count, d])
         try checkIndices("scatterAdd", indices, bound: v)
         let src = f(rows), idx = i32(indices), t = f(table)
-        // Threads split the columns (in blocks of 16), so two threads never add into the same
-        // element and duplicate ids accumulate in index order, deterministically.
-        let blocks = (d + 15) / 16
-        parallelFor(blocks, grain: max(1, 16_384 / max(indices.count * 16, 1))) { range in
-            let c0 = range.lowerBound * 16, c1 = min(d, range.upperBound * 16)
-            for n in 0..<indices.count {
-                Vector.axpy(scale, src + n * d + c0, t + Int(idx[n]) * d + c0, c1 - c0)
+        // Threads split the rows of the table (row r belongs to part r mod parts), so two threads
+        // never add into the same row and duplicate ids accumulate in index order,
+        // deterministically; each addition is a whole row.
+        let n = indices.count
+        let parts = min(threads, max(1, n * d / 8_192))
+        func add(part: Int) {
+            for i in 0..<n where Int(idx[i]) % parts == part {
+                Vector.axpy(scale, src + i * d, t + Int(idx[i]) * d, d)
             }
         }
+        if parts <= 1 { add(part: 0) } else { team.run(parts) { add(part: $0) } }
     }
 }
 
@@ -82,22 +84,23 @@ extension CPUBackend {
             throw LoomError.indexOutOfRange(op: op, index: Int(sp[n]), bound: u)
         }
         let g = f(gradOutput), dst = f(gradRows)
-        // Threads split the columns: no two threads add into one element.
-        parallelFor(d, grain: max(1, 16_384 / max(b * c, 1))) { cols in
+        // Threads split the destination rows (row r belongs to part r mod parts), as in
+        // `scatterAdd`: no two threads add into one row, and each row's additions keep their order.
+        let parts = min(threads, max(1, b * c * d / 8_192))
+        func add(part: Int) {
             for bag in 0..<b {
                 var n = 0
                 for j in 0..<c where sp[bag * c + j] >= 0 { n += 1 }
                 if n == 0 { continue }
                 let factor: Float = mean ? scale / Float(n) : scale
-                let src = g + bag * d
                 for j in 0..<c {
-                    let slot = sp[bag * c + j]
-                    if slot < 0 { continue }
-                    let row = dst + Int(slot) * d
-                    for k in cols { row[k] += factor * src[k] }
+                    let slot = Int(sp[bag * c + j])
+                    if slot < 0 || slot % parts != part { continue }
+                    Vector.axpy(factor, g + bag * d, dst + slot * d, d)
                 }
             }
         }
+        if parts <= 1 { add(part: 0) } else { team.run(parts) { add(part: $0) } }
     }
 
     // x, out (R, C)

@@ -48,10 +48,12 @@ public enum OpenBLASKernels {
               let core = recommendedCoreType else { return }
         setenv("OPENBLAS_CORETYPE", core, 1)
         setenv(restartedVariable, "1", 1)
-        let arguments = CommandLine.arguments
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
+        // The executable's real path, so that the new process keeps its name (`ps`, `top`).
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? "/proc/self/exe"
+        var argv: [UnsafeMutablePointer<CChar>?] = CommandLine.arguments.map { strdup($0) }
         argv.append(nil)
-        execv("/proc/self/exe", &argv)
+        execv(executable, &argv)
         // Still here: the exec failed. Carry on with the kernels we have.
         for p in argv { free(p) }
         unsetenv("OPENBLAS_CORETYPE")

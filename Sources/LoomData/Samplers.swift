@@ -64,8 +64,8 @@ public struct LogUniformSampler {
 /// Walker's alias method: O(1) draws from a fixed discrete distribution (word2vec's unigram^0.75
 /// noise, without its 10⁸-entry table).
 public struct AliasSampler {
-    let probability: [Float]
-    let alias: [Int32]
+    @usableFromInline let probability: [Float]
+    @usableFromInline let alias: [Int32]
 
     public init(weights: [Double]) {
         let n = weights.count
@@ -89,6 +89,7 @@ public struct AliasSampler {
     }
 
     @inline(__always)
+    @inlinable
     public func draw<G: RandomNumberGenerator>(_ rng: inout G) -> Int32 {
         let r = rng.next()
         let column = Int((r >> 32) % UInt64(probability.count))

@@ -143,9 +143,11 @@ struct StepPlanner {
                     }
                 }
             case .negative:
-                let k = config.numSampled
+                // One copy of the sampler for the loop: unwrapping the stored optional at every
+                // draw retains and releases its tables each time.
+                let k = config.numSampled, sampler = noise!
                 for j in 0..<(b * k) {
-                    let id = noise!.draw(&rng)
+                    let id = sampler.draw(&rng)
                     ints[L.candidateIds + j] = id
                     if slots { ints[L.candidateSlots + j] = outputSlots.slot(id) }
                 }

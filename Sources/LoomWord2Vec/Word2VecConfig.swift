@@ -74,6 +74,10 @@ public struct Word2VecConfig: Codable, Equatable, Sendable {
         if let window {
             c.batching = .dynamic(window: window)
             c.sample = 1e-3
+            // Skip-gram's examples are (context, centre) pairs, about 5 per centre at window 5:
+            // 512 pairs is some 90 centres a step, near CBOW's 128. Fewer pairs make the step too
+            // short to split well over the cores (0.86× the speed on 2 cores, same accuracy).
+            if model == .skipgram { c.batchSize = 512 }
         }
         if loss == .negative {
             c.optimizer = .sgd
