@@ -202,8 +202,17 @@ INLINE float body_dot(const float *a, const float *b, long n) {
 }
 
 INLINE void body_axpy(float alpha, const float *x, float *y, long n) {
+    const v8f a = splat(alpha);
+    long i = 0;
     PLAIN_LOOP
-    for (long i = 0; i < n; ++i) y[i] += alpha * x[i];
+    for (; i + 16 <= n; i += 16) {
+        store8(y + i, load8(y + i) + a * load8(x + i));
+        store8(y + i + 8, load8(y + i + 8) + a * load8(x + i + 8));
+    }
+    PLAIN_LOOP
+    for (; i + 8 <= n; i += 8) store8(y + i, load8(y + i) + a * load8(x + i));
+    PLAIN_LOOP
+    for (; i < n; ++i) y[i] += alpha * x[i];
 }
 
 /* Two instantiations of every kernel. */
