@@ -14,7 +14,7 @@ struct Devices: ParsableCommand {
         print("cpu          \(cpu.deviceDescription)")
         if let better = OpenBLASKernels.recommendedCoreType {
             print("             note: OpenBLAS fell back to its \(OpenBLASKernels.coreName) kernels on this CPU; "
-                  + "OPENBLAS_CORETYPE=\(better) would use its vector units (about 5× faster GEMM)")
+                  + "OPENBLAS_CORETYPE=\(better) would use its vector units (about 6× faster GEMM)")
         }
         do {
             let devices = try OpenCLBackend.devices()

@@ -11,7 +11,7 @@ struct LoomCommand: ParsableCommand {
                       LSTMCommand.self, TSNECommand.self, PlotCommand.self])
 
     static func main() {
-        // Before any thread starts: a fallback choice of OpenBLAS kernels costs 5× in GEMM.
+        // Before any thread starts: a fallback choice of OpenBLAS kernels costs about 6× in GEMM.
         OpenBLASKernels.restartWithRecommendedCoreIfNeeded()
         bootstrapLogging()
         do {

@@ -24,17 +24,13 @@ extension CPUBackend {
         try Check.shape("scatterAdd", "rows", rows, [indices.count, d])
         try checkIndices("scatterAdd", indices, bound: v)
         let src = f(rows), idx = i32(indices), t = f(table)
-        // Threads split the rows of the table (row r belongs to part r mod parts), so two threads
-        // never add into the same row and duplicate ids accumulate in index order,
-        // deterministically; each addition is a whole row.
+        // Duplicate ids accumulate in index order, each addition a whole row.
         let n = indices.count
-        let parts = min(threads, max(1, n * d / 8_192))
-        func add(part: Int) {
+        forEachRowOwner(work: n * d) { part, parts in
             for i in 0..<n where Int(idx[i]) % parts == part {
                 Vector.axpy(scale, src + i * d, t + Int(idx[i]) * d, d)
             }
         }
-        if parts <= 1 { add(part: 0) } else { team.run(parts) { add(part: $0) } }
     }
 }
 
@@ -84,10 +80,7 @@ extension CPUBackend {
             throw LoomError.indexOutOfRange(op: op, index: Int(sp[n]), bound: u)
         }
         let g = f(gradOutput), dst = f(gradRows)
-        // Threads split the destination rows (row r belongs to part r mod parts), as in
-        // `scatterAdd`: no two threads add into one row, and each row's additions keep their order.
-        let parts = min(threads, max(1, b * c * d / 8_192))
-        func add(part: Int) {
+        forEachRowOwner(work: b * c * d) { part, parts in
             for bag in 0..<b {
                 var n = 0
                 for j in 0..<c where sp[bag * c + j] >= 0 { n += 1 }
@@ -100,7 +93,6 @@ extension CPUBackend {
                 }
             }
         }
-        if parts <= 1 { add(part: 0) } else { team.run(parts) { add(part: $0) } }
     }
 
     // x, out (R, C)

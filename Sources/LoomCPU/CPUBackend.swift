@@ -145,4 +145,12 @@ public final class CPUBackend: Backend {
             body(lo..<hi)
         }
     }
+
+    /// Scatter-style work split by destination row: `body(part, parts)` handles the rows `r` with
+    /// `r % parts == part`, so no two threads write one row and each row's additions keep their
+    /// order (deterministic). `work` (elements written) decides how many threads pay.
+    func forEachRowOwner(work: Int, _ body: (_ part: Int, _ parts: Int) -> Void) {
+        let parts = min(threads, max(1, work / 8_192))
+        if parts <= 1 { body(0, 1) } else { team.run(parts) { body($0, parts) } }
+    }
 }

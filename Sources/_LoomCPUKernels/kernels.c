@@ -259,8 +259,7 @@ static const kernel_set *chosen(void) {
     if (!set) {
         const kernel_set *pick = &base_set;
 #ifdef HAVE_AVX2_SET
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) pick = &avx2_set;
+        if (loom_cpu_vector_level() >= 1) pick = &avx2_set;
 #endif
         set = pick; /* idempotent: a race writes the same pointer */
     }
