@@ -54,12 +54,16 @@ enum OpsRoutines {
             let cp = try be.tensor(uniform(b * h, seed: 10), shape: [b, h])
             let c = try be.zeros([b, h]), hs = try be.zeros([b, h])
             let dh = try be.tensor(uniform(b * h, seed: 11), shape: [b, h])
-            let dc = try be.zeros([b, h]), dg = try be.zeros([b, 4 * h])
+            // The cell's gradient from later steps (in), then that of the previous cell (out).
+            let dc = try be.tensor(uniform(b * h, seed: 23), shape: [b, h]), dg = try be.zeros([b, 4 * h])
             return Instance(run: {
                 try be.lstmGatesForward(gates: gates, previousCell: cp, cell: c, hidden: hs)
                 try be.lstmGatesBackward(gates: gates, previousCell: cp, cell: c, gradHidden: dh, gradCell: dc,
                                          gradGates: dg)
-            }, outputs: { try be.floats(hs) + be.floats(c) })
+            }, outputs: {
+                // Forward (hidden, cell, the gates' activations) and backward (both gradients).
+                try be.floats(hs) + be.floats(c) + be.floats(gates) + be.floats(dg) + be.floats(dc)
+            })
         }
     }
 
@@ -91,7 +95,7 @@ enum OpsRoutines {
             return Instance(run: {
                 try be.softmaxCrossEntropy(logits, labels: labels, probabilities: p, losses: l)
                 try be.softmaxCrossEntropyBackward(probabilities: p, labels: labels, into: g, scale: 1 / Float(n))
-            }, outputs: { try be.floats(l) })
+            }, outputs: { try be.floats(l) + be.floats(p) + be.floats(g) })
         }
     }
 

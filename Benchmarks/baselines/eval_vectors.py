@@ -33,7 +33,9 @@ import time
 import gensim
 from gensim.models import KeyedVectors
 
-DATA = os.environ.get("LOOM_EVAL_DATA", "/work/shared/data/eval")
+# ../shared/data/eval beside the repository (this file is Benchmarks/baselines/eval_vectors.py).
+DATA = os.environ.get("LOOM_EVAL_DATA", os.path.normpath(os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "data", "eval")))
 
 
 def parse_args():

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Baselines for Loom's word2vec: the original word2vec C tool and gensim 4.4.0, trained on the same
-# corpus with the configurations of /work/shared/ANCHORS.md, timed, and scored with the same
-# evaluation (eval_vectors.py) that Loom's vectors get. Run it right before or after Loom in the
-# same session: absolute speeds on these shared machines drift 2x between sessions.
+# Loom's word2vec beside its baselines, the original word2vec C tool and gensim 4.4.0: every tool
+# trained on the same corpus with the configurations of ../shared/ANCHORS.md, each run timed as a
+# whole process (reading, vocabulary, training, writing vectors), and every model scored by the
+# same code (eval_vectors.py). Repeats are interleaved (repeat 1 of every tool, then repeat 2, ...)
+# so that drift on these shared machines hits the tools alike.
 #
 # Usage:
 #   WORD2VEC_C=/path/to/word2vec.c Benchmarks/baselines/run_baselines.sh [options]
 #
 # Options (each also settable through the environment variable in brackets):
-#   -c FILE   corpus, text8 format                 [CORPUS, default /work/shared/data/corpus/prose8.txt]
+#   -c FILE   corpus, text8 format                 [CORPUS, default ../shared/data/corpus/prose8.txt
+#                                                   beside the repository]
 #   -t N      threads for both tools               [THREADS, default 2]
 #   -e N      epochs                               [EPOCHS, default 1]
 #   -o DIR    output folder                        [OUT, default /tmp/loom-baselines]
@@ -16,15 +18,20 @@
 #               sg5    skip-gram, window 5, negative 5
 #               sg1n64 skip-gram, window 1, negative 64 (the course-like "window 1, 64 negatives")
 #               cbow5  CBOW, window 5, negative 5
-#   -T LIST   tools, comma-separated               [TOOLS, default c,gensim,gensim-ls]
+#               course the course's skip-gram (skip_window 1, num_skips 2, sampled softmax 64,
+#                      Adagrad 1.0, 50,000 words); Loom only: the other tools have no sampled softmax
+#   -T LIST   tools, comma-separated               [TOOLS, default loom,c,gensim]
+#               loom       `loom word2vec train` ($LOOM, default .build/release/loom)
 #               c          the word2vec C tool compiled from $WORD2VEC_C
 #               gensim     gensim Word2Vec(corpus_file=...)
 #               gensim-ls  gensim Word2Vec(LineSentence(...)); sg5 only, as in ANCHORS.md
 #   -r N      repeats of each training run; the table shows the median [REPEATS, default 1]
 #   -n N      use only the first N words of the corpus (ANCHORS.md used 5,000,000) [MAX_WORDS]
 #   -p PY     python with gensim 4.4.0             [PYTHON, default python3]
-# Also: EVAL_DATA (folder with questions-words.txt, wordsim353.tsv, simlex999.txt;
-#       default /work/shared/data/eval), SKIP_EVAL=1 to time only.
+#   -U        accept a word2vec.c other than the published one [ALLOW_OTHER_C=1]; it is recorded
+#             as such in bin/build.json and in every table made from it
+# Also: LOOM (the loom binary), EVAL_DATA (folder with questions-words.txt, wordsim353.tsv,
+#       simlex999.txt; default ../shared/data/eval beside the repository), SKIP_EVAL=1 to time only.
 #
 # All runs use: vector size 128, sample 1e-3, min-count 5, hs 0. The C tool is compiled with the
 # flags of its makefile: -lm -pthread -O3 -march=native -Wall -funroll-loops -Wno-unused-result.
@@ -38,30 +45,34 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+shared=$(cd "$repo/.." && pwd)/shared
 
-CORPUS=${CORPUS:-/work/shared/data/corpus/prose8.txt}
+CORPUS=${CORPUS:-$shared/data/corpus/prose8.txt}
 THREADS=${THREADS:-2}
 EPOCHS=${EPOCHS:-1}
 OUT=${OUT:-${TMPDIR:-/tmp}/loom-baselines}
 CONFIGS=${CONFIGS:-sg5,sg1n64,cbow5}
-TOOLS=${TOOLS:-c,gensim,gensim-ls}
+TOOLS=${TOOLS:-loom,c,gensim}
 REPEATS=${REPEATS:-1}
 MAX_WORDS=${MAX_WORDS:-}
 PYTHON=${PYTHON:-python3}
-EVAL_DATA=${EVAL_DATA:-/work/shared/data/eval}
+EVAL_DATA=${EVAL_DATA:-$shared/data/eval}
 SKIP_EVAL=${SKIP_EVAL:-0}
+LOOM=${LOOM:-$repo/.build/release/loom}
+ALLOW_OTHER_C=${ALLOW_OTHER_C:-0}
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit "${1:-0}"; }
-while getopts "c:t:e:o:C:T:r:n:p:h" opt; do
+while getopts "c:t:e:o:C:T:r:n:p:Uh" opt; do
     case $opt in
         c) CORPUS=$OPTARG ;; t) THREADS=$OPTARG ;; e) EPOCHS=$OPTARG ;; o) OUT=$OPTARG ;;
         C) CONFIGS=$OPTARG ;; T) TOOLS=$OPTARG ;; r) REPEATS=$OPTARG ;; n) MAX_WORDS=$OPTARG ;;
-        p) PYTHON=$OPTARG ;; h) usage 0 ;; *) usage 1 ;;
+        p) PYTHON=$OPTARG ;; U) ALLOW_OTHER_C=1 ;; h) usage 0 ;; *) usage 1 ;;
     esac
 done
 
 # sha256 of tmikolov/word2vec's word2vec.c at commit e092540633572b883e25b367938b0cca2cf3c0e7
-# (the version with -iter; see README.md). Another version still runs, with a warning.
+# (the version with -iter; see README.md). Another source is refused unless -U is given.
 KNOWN_SHA256=df07a1d504c22aa747f9fc40ddc6cfed52e12c3a402861398426829b83d96ef4
 CFLAGS=(-lm -pthread -O3 -march=native -Wall -funroll-loops -Wno-unused-result)
 
@@ -76,6 +87,12 @@ if has c "$TOOLS"; then
     [ -n "${WORD2VEC_C:-}" ] || die "set WORD2VEC_C=/path/to/word2vec.c (see README.md), or leave 'c' out of TOOLS"
     [ -f "$WORD2VEC_C" ] || die "WORD2VEC_C=$WORD2VEC_C: no such file"
     command -v gcc >/dev/null || die "gcc not found"
+    sha=$(sha256sum "$WORD2VEC_C" | cut -d' ' -f1)
+    [ "$sha" = "$KNOWN_SHA256" ] || [ "$ALLOW_OTHER_C" = 1 ] \
+        || die "$WORD2VEC_C is not the published word2vec.c (sha256 $sha, expected $KNOWN_SHA256 from tmikolov/word2vec e092540); use -U to run it anyway, recorded as another source"
+fi
+if has loom "$TOOLS"; then
+    [ -x "$LOOM" ] || die "no loom binary at $LOOM: swift build -c release (or set LOOM=...)"
 fi
 if has gensim "$TOOLS" || has gensim-ls "$TOOLS" || [ "$SKIP_EVAL" != 1 ]; then
     gv=$("$PYTHON" -c 'import gensim; print(gensim.__version__)' 2>/dev/null) \
@@ -130,12 +147,12 @@ log "corpus $CORPUS: $corpus_words words; threads $THREADS, epochs $EPOCHS, repe
     echo "gcc: $(gcc --version 2>/dev/null | head -1)"
     echo "python: $("$PYTHON" --version 2>&1)"
     echo "gensim: $("$PYTHON" -c 'import gensim, numpy, scipy; print(gensim.__version__, "numpy", numpy.__version__, "scipy", scipy.__version__)' 2>/dev/null)"
+    has loom "$TOOLS" && echo "loom: $LOOM, commit $(git -C "$repo" rev-parse HEAD 2>/dev/null)$(git -C "$repo" diff --quiet HEAD -- Sources Kernels Package.swift 2>/dev/null || echo ' (with uncommitted changes)')"
 } > "$OUT/machine.txt"
 
 # --- word2vec C tool ------------------------------------------------------------------------------
 if has c "$TOOLS"; then
-    sha=$(sha256sum "$WORD2VEC_C" | cut -d' ' -f1)
-    [ "$sha" = "$KNOWN_SHA256" ] || log "warning: $WORD2VEC_C differs from the known upstream word2vec.c (sha256 $sha)"
+    [ "$sha" = "$KNOWN_SHA256" ] || log "warning: $WORD2VEC_C is not the published word2vec.c (sha256 $sha); recorded as another source"
     cp "$WORD2VEC_C" "$OUT/bin/word2vec.c"
     log "compiling word2vec.c: gcc ${CFLAGS[*]}"
     gcc "$OUT/bin/word2vec.c" -o "$OUT/bin/word2vec" "${CFLAGS[@]}" 2> "$OUT/logs/gcc.txt" \
@@ -151,7 +168,8 @@ config_params() {
         sg5) echo "1 5 5" ;;
         sg1n64) echo "1 1 64" ;;
         cbow5) echo "0 5 5" ;;
-        *) die "unknown configuration $1 (sg5, sg1n64, cbow5)" ;;
+        course) echo "1 1 64" ;;
+        *) die "unknown configuration $1 (sg5, sg1n64, cbow5, course)" ;;
     esac
 }
 
@@ -174,52 +192,75 @@ timed() {
     user=$(time_field "$tv" "User time (seconds)")
     sys=$(time_field "$tv" "System time (seconds)")
     cpu=$(time_field "$tv" "Percent of CPU this job got")
-    printf '{"name": "%s", "repeat": %d, "wall_s": %s, "peak_rss_kib": %s, "user_s": %s, "sys_s": %s, "cpu_percent": "%s", "loadavg_before": "%s"}\n' \
-        "$name" "$rep" "$wall" "$rss" "$user" "$sys" "$cpu" "$load" > "$OUT/runs/$name-r$rep.json"
+    local argv
+    argv=$("$PYTHON" -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@")
+    printf '{"name": "%s", "repeat": %d, "wall_s": %s, "peak_rss_kib": %s, "user_s": %s, "sys_s": %s, "cpu_percent": "%s", "loadavg_before": "%s", "started": "%s", "command": %s}\n' \
+        "$name" "$rep" "$wall" "$rss" "$user" "$sys" "$cpu" "$load" "$(date -d "@${start%.*}" -Is)" "$argv" > "$OUT/runs/$name-r$rep.json"
     log "  $name (repeat $rep): ${wall}s wall, peak RSS $((rss / 1024)) MiB, CPU $cpu, load before $load"
 }
 
-evaluate() {
-    local name=$1
+evaluate() {  # NAME REPEAT: scores vectors/NAME-rREPEAT.bin into eval/NAME-rREPEAT.{json,txt}
+    local name=$1 rep=$2
     [ "$SKIP_EVAL" = 1 ] && return 0
-    "$PYTHON" "$here/eval_vectors.py" "$OUT/vectors/$name.bin" --binary yes --label "$name" \
+    "$PYTHON" "$here/eval_vectors.py" "$OUT/vectors/$name-r$rep.bin" --binary yes --label "$name-r$rep" \
         --questions "$EVAL_DATA/questions-words.txt" --wordsim353 "$EVAL_DATA/wordsim353.tsv" \
-        --simlex999 "$EVAL_DATA/simlex999.txt" --json "$OUT/eval/$name.json" \
-        > "$OUT/eval/$name.txt" 2> "$OUT/logs/$name-eval.err" || die "evaluating $name failed; see $OUT/logs/$name-eval.err"
-    sed 's/^/    /' "$OUT/eval/$name.txt" >&2
+        --simlex999 "$EVAL_DATA/simlex999.txt" --json "$OUT/eval/$name-r$rep.json" \
+        > "$OUT/eval/$name-r$rep.txt" 2> "$OUT/logs/$name-r$rep-eval.err" \
+        || die "evaluating $name-r$rep failed; see $OUT/logs/$name-r$rep-eval.err"
+    sed 's/^/    /' "$OUT/eval/$name-r$rep.txt" >&2
 }
 
-# --- the runs: per configuration, the tools one after the other (so drift hits them alike) -------
+# --- the runs: per configuration and repeat, the tools one after the other (drift hits them alike)
+# Loom gets word2vec's settings explicitly: dimension 128, window N shrunk at random per centre,
+# N negatives from the unigram^0.75 table, subsampling 1e-3, min-count 5 with rarer words dropped,
+# SGD from 0.025 (skip-gram) or 0.05 (CBOW) decaying linearly, as the C tool does.
+loom_args() {  # configuration -> loom word2vec train options
+    case $1 in
+        sg5) echo "--model skipgram --window 5 --loss negative --num-sampled 5" ;;
+        sg1n64) echo "--model skipgram --window 1 --loss negative --num-sampled 64" ;;
+        cbow5) echo "--model cbow --window 5 --loss negative --num-sampled 5" ;;
+        course) echo "--model skipgram --skip-window 1 --num-skips 2 --loss sampled --num-sampled 64 --max-vocab 50000" ;;
+    esac
+}
 IFS=, read -r -a configs <<< "$CONFIGS"
 for cfg in "${configs[@]}"; do
     read -r sg window negative <<< "$(config_params "$cfg")"
     log "configuration $cfg: sg=$sg window=$window negative=$negative"
-
-    if has c "$TOOLS"; then
-        name="c-$cfg"
-        for ((r = 1; r <= REPEATS; r++)); do
-            timed "$name" "$r" "$OUT/bin/word2vec" -train "$CORPUS" -output "$OUT/vectors/$name.bin" \
+    for ((r = 1; r <= REPEATS; r++)); do
+        if has loom "$TOOLS"; then
+            name="loom-$cfg"
+            extra=(--max-vocab 1000000)
+            [ "$cfg" = course ] && extra=()
+            # shellcheck disable=SC2046
+            timed "$name" "$r" "$LOOM" word2vec train --corpus "$CORPUS" --output "$OUT/vectors/$name-r$r.bin" \
+                $(loom_args "$cfg") --dim 128 --min-count 5 "${extra[@]}" --epochs "$EPOCHS" \
+                --device cpu --threads "$THREADS" --seed "$r" --eval-every 0 --log "$OUT/logs/$name-r$r.jsonl"
+            tail -1 "$OUT/logs/$name-r$r.out" | sed 's/^/    /' >&2
+        fi
+        if has c "$TOOLS" && [ "$cfg" != course ]; then  # course (sampled softmax): Loom only
+            name="c-$cfg"
+            timed "$name" "$r" "$OUT/bin/word2vec" -train "$CORPUS" -output "$OUT/vectors/$name-r$r.bin" \
                 -cbow $((1 - sg)) -size 128 -window "$window" -negative "$negative" -hs 0 -sample 1e-3 \
                 -min-count 5 -threads "$THREADS" -iter "$EPOCHS" -binary 1
-        done
-        evaluate "$name"
-    fi
-
-    for tool in gensim gensim-ls; do
-        has "$tool" "$TOOLS" || continue
-        [ "$tool" = gensim-ls ] && [ "$cfg" != sg5 ] && continue  # LineSentence: sg5 only
-        input=corpus_file; corpus=$LINES_CORPUS
-        [ "$tool" = gensim-ls ] && input=linesentence && corpus=$CORPUS
-        name="$tool-$cfg"
-        for ((r = 1; r <= REPEATS; r++)); do
+        fi
+        for tool in gensim gensim-ls; do
+            has "$tool" "$TOOLS" && [ "$cfg" != course ] || continue
+            [ "$tool" = gensim-ls ] && [ "$cfg" != sg5 ] && continue  # LineSentence: sg5 only
+            input=corpus_file; corpus=$LINES_CORPUS
+            [ "$tool" = gensim-ls ] && input=linesentence && corpus=$CORPUS
+            name="$tool-$cfg"
             timed "$name" "$r" "$PYTHON" "$here/gensim_baseline.py" --corpus "$corpus" --input "$input" \
                 --sg "$sg" --window "$window" --negative "$negative" --size 128 --sample 1e-3 \
-                --min-count 5 --workers "$THREADS" --epochs "$EPOCHS" --label "$name" \
-                --vectors "$OUT/vectors/$name.bin" --json "$OUT/runs/$name-r$r.gensim.json"
+                --min-count 5 --workers "$THREADS" --epochs "$EPOCHS" --seed "$r" --label "$name" \
+                --vectors "$OUT/vectors/$name-r$r.bin" --json "$OUT/runs/$name-r$r.gensim.json"
             sed 's/^/    /' "$OUT/logs/$name-r$r.out" >&2
             grep -h '^WARNING' "$OUT/logs/$name-r$r.err" >&2 || true
         done
-        evaluate "$name"
+        # Every repeat's vectors, scored by the same code (repeats have different seeds where the
+        # tool takes one: quality is reported over them, not from one draw).
+        for tool in loom c gensim gensim-ls; do
+            [ -f "$OUT/vectors/$tool-$cfg-r$r.bin" ] && evaluate "$tool-$cfg" "$r"
+        done
     done
 done
 

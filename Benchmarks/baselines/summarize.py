@@ -4,8 +4,9 @@
     python3 summarize.py OUT --corpus FILE --corpus-words N --threads T --epochs E
 
 Reads OUT/runs/NAME-rK.json (wall time and peak RSS of the whole process, from /usr/bin/time -v),
-OUT/runs/NAME-rK.gensim.json (gensim's in-process timings) and OUT/eval/NAME.json (eval_vectors.py).
-With several repeats every timing is the median over them; all repeats stay in the JSON.
+OUT/runs/NAME-rK.gensim.json (gensim's in-process timings), OUT/logs/NAME-rK.jsonl (Loom's run log)
+and OUT/eval/NAME-rK.json (eval_vectors.py, every repeat's vectors). With several repeats every
+timing and score is the median over them, with the range; all repeats stay in the JSON.
 """
 import argparse
 import glob
@@ -14,10 +15,12 @@ import os
 import re
 import statistics
 
-CONFIGS = {"sg5": "skip-gram, window 5, negative 5",
+CONFIGS = {"course": "the course: skip-gram, skip_window 1, num_skips 2, sampled softmax 64, Adagrad 1.0",
+           "sg5": "skip-gram, window 5, negative 5",
            "sg1n64": "skip-gram, window 1, negative 64",
            "cbow5": "CBOW, window 5, negative 5"}
-TOOLS = {"c": ("word2vec C (makefile flags)", "—"),
+TOOLS = {"loom": ("Loom, CPU backend", "`loom word2vec train`"),
+         "c": ("word2vec C (makefile flags)", "—"),
          "gensim": ("gensim 4.4.0", "corpus_file"),
          "gensim-ls": ("gensim 4.4.0", "LineSentence")}
 
@@ -30,6 +33,19 @@ def load(path):
 def median(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
+
+
+def spread(values):
+    """Median and range of the non-missing values, or None."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def jsonl(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
 
 
 def fmt(v, spec):
@@ -75,10 +91,21 @@ def main():
             rec["vocab_size"] = inner[-1]["vocab_size"]
             rec["gensim_params"] = inner[-1]["params"]
             rec["gensim_runs"] = inner
-        ev = os.path.join(args.out, "eval", f"{name}.json")
-        if os.path.exists(ev):
-            rec["eval"] = load(ev)
-            rec.setdefault("vocab_size", rec["eval"]["vocab_size"])
+        logs = sorted(glob.glob(os.path.join(args.out, "logs", f"{name}-r*.jsonl")))
+        if logs:  # Loom: its own training-only rate from the last report of each run's log
+            last = [jsonl(f)[-1] for f in logs]
+            rec["loom_last_report"] = last
+        evals = [load(f) for f in sorted(glob.glob(os.path.join(args.out, "eval", f"{name}-r*.json")))]
+        if evals:
+            rec["evals"] = evals
+            rec["eval"] = evals[-1]
+            rec["quality"] = {
+                "analogy_accuracy": spread([e["analogy"]["accuracy"] for e in evals if e.get("analogy")]),
+                "wordsim353_spearman": spread([e.get("wordsim353", {}).get("spearman") for e in evals]),
+                "simlex999_spearman": spread([e.get("simlex999", {}).get("spearman") for e in evals]),
+            }
+            rec.setdefault("vocab_size", evals[-1]["vocab_size"])
+        rec["wall_s_spread"] = spread([r["wall_s"] for r in runs])
         results.append(rec)
     rank = lambda key, keys: list(keys).index(key) if key in keys else len(keys)
     results.sort(key=lambda r: (rank(r["config"], CONFIGS), rank(r["tool_key"], TOOLS)))
@@ -107,38 +134,41 @@ def main():
         "`evaluate_word_pairs` Spearman ρ.",
         "",
         "| tool | input | configuration | whole run s | words/s (whole run) | vocab+train s | words/s (vocab+train) "
-        "| train s | words/s (train) | peak RSS MiB | analogy accuracy | correct/evaluated | coverage "
-        "| semantic | syntactic | WS353 ρ | SimLex ρ |",
+        "| train s | words/s (train) | peak RSS MiB | analogy accuracy (median) | correct/evaluated (last) | coverage "
+        "| semantic | syntactic | WS353 ρ (median) | SimLex ρ (median) |",
         "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in results:
         e = r.get("eval", {})
         a = e.get("analogy")
+        q = r.get("quality", {})
+        med = lambda k: (q.get(k) or {}).get("median")
         lines.append("| " + " | ".join([
             r["tool"], r["input"], r["config_text"],
             fmt(r["wall_s"], ".1f"), fmt(r["words_per_s_wall"], ",d"),
             fmt(r.get("vocab_train_s"), ".1f"), fmt(r.get("words_per_s_vocab_train"), ",d"),
             fmt(r.get("train_s"), ".1f"), fmt(r.get("words_per_s_train"), ",d"),
             fmt(r["peak_rss_mib"], ",.0f"),
-            f"{100 * a['accuracy']:.2f}%" if a else "—",
+            f"{100 * med('analogy_accuracy'):.2f}%" if med('analogy_accuracy') is not None else "—",
             f"{a['correct']}/{a['evaluated']}" if a else "—",
             f"{100 * a['coverage']:.1f}%" if a else "—",
             f"{100 * a['semantic']['accuracy']:.2f}%" if a else "—",
             f"{100 * a['syntactic']['accuracy']:.2f}%" if a else "—",
-            fmt(e.get("wordsim353", {}).get("spearman"), ".3f"),
-            fmt(e.get("simlex999", {}).get("spearman"), ".3f"),
+            fmt(med("wordsim353_spearman"), ".3f"),
+            fmt(med("simlex999_spearman"), ".3f"),
         ]) + " |")
 
     # Speed of gensim relative to the C tool, both over their whole runs.
     ratios = []
     for cfg in CONFIGS:
         c = next((r for r in results if r["name"] == f"c-{cfg}"), None)
-        for t in ("gensim", "gensim-ls"):
+        for t in ("loom", "gensim", "gensim-ls"):
             g = next((r for r in results if r["name"] == f"{t}-{cfg}"), None)
             if c and g and c["wall_s"] and g["wall_s"]:
-                ratios.append(f"- {CONFIGS[cfg]}: gensim {TOOLS[t][1]} / word2vec C = "
-                              f"{c['wall_s'] / g['wall_s']:.2f}× (whole runs), "
-                              f"{c['wall_s'] / g['vocab_train_s']:.2f}× (gensim vocab+train)")
+                inner = (f", {c['wall_s'] / g['vocab_train_s']:.2f}× (gensim vocab+train)"
+                         if g.get("vocab_train_s") else "")
+                ratios.append(f"- {CONFIGS[cfg]}: {TOOLS[t][0]} {TOOLS[t][1]} / word2vec C = "
+                              f"{c['wall_s'] / g['wall_s']:.2f}× (whole runs){inner}")
     if ratios:
         lines += ["", "Speed relative to the word2vec C tool:", ""] + ratios
     short = [f"{g['label']} ({100 * g['trained_fraction']:.1f}%)" for r in results

@@ -90,4 +90,19 @@ public enum DeviceSelection {
             return SelectedDevice(backend: cpu, explanation: "auto: \(reason); using the \(cpu.deviceDescription)")
         }
     }
+
+    /// What to tell a person who asked for `threads` CPU threads when `backend` is not the CPU
+    /// backend (an OpenCL device, explicit or picked by `auto`), which does not use them; nil when
+    /// no threads were asked for or the CPU backend runs.
+    /// - Parameter hostUse: what the threads still set on the host, if anything (e.g. t-SNE's
+    ///   affinities and Barnes-Hut).
+    public static func threadsNote(threads: Int?, backend: any Backend, hostUse: String? = nil) -> String? {
+        guard let threads, !(backend is CPUBackend) else { return nil }
+        if let hostUse {
+            return "note: --threads \(threads) sets only the host's threads (\(hostUse)); the device ops run on "
+                + "\(backend.name), which does not use them"
+        }
+        return "note: --threads \(threads) is not used: it sets the CPU backend's threads, and this run is on "
+            + "\(backend.name) (--device cpu runs on the CPU)"
+    }
 }

@@ -13,8 +13,10 @@ struct Devices: ParsableCommand {
         let cpu = CPUBackend()
         print("cpu          \(cpu.deviceDescription)")
         if let better = OpenBLASKernels.recommendedCoreType {
-            print("             note: OpenBLAS fell back to its \(OpenBLASKernels.coreName) kernels on this CPU; "
-                  + "OPENBLAS_CORETYPE=\(better) would use its vector units (about 6× faster GEMM)")
+            // How much slower is measured, not assumed: see the GEMM rows of Benchmarks/RESULTS.md.
+            print("             note: OpenBLAS runs its \(OpenBLASKernels.coreName) kernels, older than this CPU, whose "
+                  + "GEMM is several times slower; OPENBLAS_CORETYPE=\(better) selects the fast ones (loom sets it "
+                  + "and restarts itself when OPENBLAS_CORETYPE is unset)")
         }
         do {
             let devices = try OpenCLBackend.devices()

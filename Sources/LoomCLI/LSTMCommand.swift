@@ -151,8 +151,8 @@ struct LSTMGenerate: ParsableCommand {
     var prime = " "
     @Option(help: "Characters to generate.")
     var length = 200
-    @Option(help: "Sampling temperature (1: the model's distribution).")
-    var temperature: Float = 1
+    @Option(help: "Sampling temperature (default 1: the model's distribution); not with --greedy or --beam.")
+    var temperature: Float?
     @Flag(help: "Always take the most probable character.")
     var greedy = false
     @Option(help: "Beam search with this many beams.")
@@ -165,15 +165,27 @@ struct LSTMGenerate: ParsableCommand {
     @Option(help: "Random seed for sampling.")
     var seed: UInt64 = 1
 
-    func run() throws {
+    /// Options that would have no effect are refused, not ignored.
+    func validate() throws {
         if greedy && beam != nil { throw ValidationError("choose one of --greedy and --beam") }
+        if temperature != nil && (greedy || beam != nil) {
+            throw ValidationError("--temperature sets the sampling; --\(greedy ? "greedy" : "beam") does not sample, "
+                                      + "so it would have no effect: drop one of them")
+        }
+        if beam == nil {
+            if lengthNormalization { throw ValidationError("--length-normalization applies to beam search: add --beam N") }
+            if stop != nil { throw ValidationError("--stop applies to beam search: add --beam N") }
+        }
         if let stop, stop.count != 1 { throw ValidationError("--stop takes one character") }
+    }
+
+    func run() throws {
         let backend = try device.open(quiet: true)
         let model = try CharLSTMTrainer.loadModel(from: URL(fileURLWithPath: checkpoint), backend: backend)
         let decoding: Decoding
         if let beam { decoding = .beam(width: beam, lengthNormalization: lengthNormalization) }
         else if greedy { decoding = .greedy }
-        else { decoding = .sample(temperature: temperature) }
+        else { decoding = .sample(temperature: temperature ?? 1) }
         let out = try CharLSTMGenerator(model: model).generate(prime: prime, length: length, decoding: decoding,
                                                                seed: seed, stop: stop?.first)
         print(prime + (model.alphabet.isWords ? " " : "") + out.text)

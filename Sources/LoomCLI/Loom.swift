@@ -11,7 +11,8 @@ struct LoomCommand: ParsableCommand {
                       LSTMCommand.self, TSNECommand.self, PlotCommand.self])
 
     static func main() {
-        // Before any thread starts: a fallback choice of OpenBLAS kernels costs about 6× in GEMM.
+        // Before any thread starts: a fallback choice of OpenBLAS kernels makes GEMM several times
+        // slower (Benchmarks/RESULTS.md has the measured GEMM rates).
         OpenBLASKernels.restartWithRecommendedCoreIfNeeded()
         bootstrapLogging()
         do {

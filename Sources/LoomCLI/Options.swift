@@ -8,14 +8,21 @@ struct DeviceOptions: ParsableArguments {
     @Option(help: "cpu, opencl, opencl:PLATFORM:DEVICE or auto (default: $LOOM_DEVICE, else auto).")
     var device: String?
 
-    @Option(help: "CPU threads (default: one per core).")
+    @Option(help: "CPU backend threads (default: one per core); an OpenCL device does not use them.")
     var threads: Int?
 
-    /// Opens the device and says which one runs.
-    func open(quiet: Bool = false) throws -> any Backend {
+    /// Opens the device and says which one runs. When `--threads` was given but the device is not
+    /// the CPU backend (`auto` may pick either), says so on standard error, even when `quiet`:
+    /// every command that computes goes through here, so all of them treat `--threads` alike.
+    /// - Parameter hostThreadsUse: what `--threads` still sets on the host with an OpenCL device
+    ///   (t-SNE's affinities and Barnes-Hut), or nil when it sets nothing.
+    func open(quiet: Bool = false, hostThreadsUse: String? = nil) throws -> any Backend {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         let selected = try DeviceSelection.open(try DeviceRequest.resolve(device), threads: threads)
-        if !quiet { FileHandle.standardError.write(Data((selected.explanation + "\n").utf8)) }
+        if !quiet { writeError(selected.explanation) }
+        if let note = DeviceSelection.threadsNote(threads: threads, backend: selected.backend, hostUse: hostThreadsUse) {
+            writeError(note)
+        }
         return selected.backend
     }
 }

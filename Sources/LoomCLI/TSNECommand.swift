@@ -98,7 +98,7 @@ struct TSNECommand: ParsableCommand {
         config.threads = device.threads
         try config.validate()
 
-        let backend = try device.open()
+        let backend = try device.open(hostThreadsUse: "nearest neighbours, affinities, Barnes-Hut")
         let tsne = TSNE(config)
         let resolved = config.resolvedMethod(count: n, backend: backend)
         let place = resolved == .exact ? "on \(backend.name)" : "on the CPU (\(config.threads ?? ProcessInfo.processInfo.activeProcessorCount) threads)"

@@ -7,7 +7,8 @@ import _LoomCPUKernels
 /// OpenBLAS chooses its kernels once, when the library loads, from the CPU's family and model.
 /// Releases older than the CPU do not know the model and fall back to their oldest x86-64 kernels
 /// ("Prescott", SSE3): Debian 12's OpenBLAS 0.3.21 does that on Emerald Rapids Xeons, where SGEMM
-/// then runs at 38 GFLOP/s instead of 215 (1024³, 2 threads). The choice can only be overridden
+/// then runs several times slower (the GEMM rows of Benchmarks/RESULTS.md, measured by
+/// `loom-bench ops`, give the rates). The choice can only be overridden
 /// through `OPENBLAS_CORETYPE` before the library loads, so a program that wants the fast kernels
 /// sets it and starts itself again: ``restartWithRecommendedCoreIfNeeded()``.
 public enum OpenBLASKernels {

@@ -416,10 +416,11 @@ final class EmbeddingsTests: XCTestCase {
 
     /// The parsers on the real evaluation files, when the data folder has them.
     func testRealEvaluationFilesParse() throws {
-        let dir = URL(fileURLWithPath: "/work/shared/data/eval")
+        let dir = sharedData("eval")
         let questionsURL = dir.appendingPathComponent("questions-words.txt")
         guard FileManager.default.fileExists(atPath: questionsURL.path) else {
-            throw XCTSkip("\(questionsURL.path) not found")
+            throw XCTSkip("\(questionsURL.path) not found (the shared data folder beside the repository, or $LOOM_SHARED_DATA): "
+                              + "the real evaluation files are not checked")
         }
         // A vocabulary of every word in the questions, in lower case, with random vectors.
         let text = String(decoding: try Data(contentsOf: questionsURL), as: UTF8.self)

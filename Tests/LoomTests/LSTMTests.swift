@@ -242,12 +242,12 @@ final class LSTMTests: XCTestCase {
         XCTAssertEqual(out.text, "ab cbca abc")
     }
 
-    func testCourseConfigurationLossFalls() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/data/corpus/prose8.txt")
+    func testCourseConfigurationLearnsMoreThanLetterFrequencies() throws {
+        let url = sharedData("corpus/prose8.txt")
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw XCTSkip("../shared/data/corpus/prose8.txt not found: the course-configuration check needs it")
+            throw XCTSkip("\(url.path) not found (set LOOM_SHARED_DATA): the course-configuration check needs it")
         }
-        // The first 200k characters, the course's settings, 150 steps.
+        // The first 200k characters, the course's settings, 150 steps (about 0.2 s in release).
         let handle = try FileHandle(forReadingFrom: url)
         let head = try handle.read(upToCount: 200_000) ?? Data()
         try handle.close()
@@ -260,8 +260,21 @@ final class LSTMTests: XCTestCase {
         var losses: [Double] = []
         trainer.onProgress = { if let l = $0.loss { losses.append(l) } }
         _ = try trainer.run()
+        // Letter frequencies alone (a unigram model of the training text) give a cross-entropy
+        // equal to their entropy, about 2.85 nats against log 27 = 3.30 for uniform guesses; only a
+        // model that reads the preceding characters gets clearly below it.
+        var counts = [Double](repeating: 0, count: corpus.alphabet.count)
+        for id in trainer.train.ids { counts[Int(id)] += 1 }
+        let total = counts.reduce(0, +)
+        let unigram = -counts.reduce(0) { $0 + ($1 > 0 ? $1 / total * log($1 / total) : 0) }
+        let validation = log(try trainer.validationPerplexity(.course))
+        print(String(format: "unigram entropy %.3f nats; validation cross-entropy %.3f nats after %d steps",
+                     unigram, validation, c.steps))
         XCTAssertGreaterThan(losses.first!, log(27.0) * 0.8)
-        XCTAssertLessThan(losses.last!, losses.first! - 0.5, "loss should fall: \(losses)")
+        XCTAssertGreaterThan(unigram, 2.6, "the letters' entropy of English text")
+        // 150 steps reach about 2.17 nats (a bigram model of English letters, about 2.3).
+        XCTAssertLessThan(validation, unigram - 0.5,
+                          "validation cross-entropy \(validation) nats, unigram entropy \(unigram); losses \(losses)")
     }
 
     func testCheckpointResumesExactlyAndRefusesMismatches() throws {

@@ -120,3 +120,16 @@ func assertThrows(_ fragment: String, file: StaticString = #filePath, line: UInt
         XCTAssertTrue("\(error)".contains(fragment), "error '\(error)' lacks '\(fragment)'", file: file, line: line)
     }
 }
+
+/// A file of the shared data folder: `$LOOM_SHARED_DATA/relative` when that variable is set, else
+/// `../shared/data/relative` beside the repository (found from this file's path, so the tests do
+/// not depend on the working directory). Callers skip, visibly, when the file is absent.
+func sharedData(_ relative: String) -> URL {
+    if let root = ProcessInfo.processInfo.environment["LOOM_SHARED_DATA"], !root.isEmpty {
+        return URL(fileURLWithPath: root, isDirectory: true).appendingPathComponent(relative).standardizedFileURL
+    }
+    // Tests/LoomTests/Support.swift → the repository → its parent.
+    let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    return repository.deletingLastPathComponent().appendingPathComponent("shared/data/\(relative)").standardizedFileURL
+}

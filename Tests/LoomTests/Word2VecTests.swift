@@ -69,6 +69,20 @@ final class Word2VecTests: XCTestCase {
         var wide = ExampleStream(ids: (0..<3000).map { Int32($0 % 97) }, model: .skipgram, batching: .dynamic(window: 5),
                                  batchSize: 64, seed: 9, keep: nil)
         var copy = wide
+        // Input and label are a context and its centre: positions p and p ± 1…5. The ids repeat
+        // every 97 positions, so the distance of the ids around the cycle is that of the positions.
+        var distances = Set<Int>()
+        for _ in 0..<3 {
+            copy.next(into: &batch)
+            XCTAssertGreaterThan(batch.count, 0)
+            for (input, label) in zip(batch.inputs, batch.labels) {
+                let d = Int((label - input + 97) % 97), distance = min(d, 97 - d)
+                XCTAssertTrue((1...5).contains(distance), "pair (\(input), \(label)) is \(distance) positions apart, window 5")
+                distances.insert(distance)
+            }
+        }
+        XCTAssertEqual(distances, Set(1...5), "the shrunk windows reach every distance up to 5")
+        copy = wide
         wide.next(into: &batch)
         copy.next(into: &batch)
         let saved = wide.position

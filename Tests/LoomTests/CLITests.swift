@@ -1,0 +1,143 @@
+import Foundation
+import Loom
+import XCTest
+
+/// The `loom` program itself, run as a process: options that would have no effect are refused or
+/// noted, never silently ignored.
+final class CLITests: XCTestCase {
+    var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("loom-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    /// The `loom` executable built beside the test bundle; skipped, visibly, when it was not built.
+    func loomExecutable() throws -> URL {
+        let places = [Bundle(for: CLITests.self).bundleURL.deletingLastPathComponent(),
+                      Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent(),
+                      URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
+        for place in places {
+            let url = place.appendingPathComponent("loom")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        throw XCTSkip("the loom executable is not built beside the tests (looked in \(places.map(\.path))); "
+                          + "build it with `swift build` to run the command-line checks")
+    }
+
+    struct Outcome {
+        var status: Int32
+        var output: String
+        var errors: String
+    }
+
+    /// Runs `loom arguments` with `LOOM_DEVICE` unset, so only `--device` chooses.
+    func loom(_ arguments: [String]) throws -> Outcome {
+        let process = Process()
+        process.executableURL = try loomExecutable()
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["LOOM_DEVICE"] = nil
+        process.environment = environment
+        // Both streams go to files, so neither can fill a pipe while the other is read.
+        let name = UUID().uuidString
+        let outURL = folder.appendingPathComponent("\(name).out"), errURL = folder.appendingPathComponent("\(name).err")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let output = try FileHandle(forWritingTo: outURL), errors = try FileHandle(forWritingTo: errURL)
+        defer { try? output.close(); try? errors.close() }
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus,
+                       output: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
+                       errors: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+    }
+
+    func write(_ name: String, _ text: String) throws -> String {
+        let url = folder.appendingPathComponent(name)
+        try Data(text.utf8).write(to: url)
+        return url.path
+    }
+
+    /// A tiny character model trained for 2 steps, as a checkpoint file.
+    func tinyCheckpoint() throws -> String {
+        let text = try write("text.txt", String(repeating: "hello world ", count: 60))
+        let checkpoint = folder.appendingPathComponent("tiny.ckpt").path
+        let run = try loom(["lstm", "train", "--text", text, "--hidden", "4", "--batch-size", "2", "--unrollings", "3",
+                            "--steps", "2", "--valid-size", "40", "--device", "cpu", "--checkpoint", checkpoint])
+        XCTAssertEqual(run.status, 0, run.errors)
+        return checkpoint
+    }
+
+    // MARK: --threads
+
+    func testThreadsNoteSaysWhenTheDeviceIgnoresThem() throws {
+        XCTAssertNil(DeviceSelection.threadsNote(threads: 2, backend: TestBackends.cpu))
+        let device = try TestBackends.openCL()
+        XCTAssertNil(DeviceSelection.threadsNote(threads: nil, backend: device))
+        let note = try XCTUnwrap(DeviceSelection.threadsNote(threads: 3, backend: device))
+        XCTAssertTrue(note.contains("--threads 3 is not used") && note.contains(device.name), note)
+        let tsne = try XCTUnwrap(DeviceSelection.threadsNote(threads: 3, backend: device, hostUse: "affinities"))
+        XCTAssertTrue(tsne.contains("sets only the host's threads (affinities)"), tsne)
+    }
+
+    func testEveryCommandNotesThreadsOnOpenCL() throws {
+        _ = try TestBackends.openCL()
+        _ = try loomExecutable()
+        let text = try write("text.txt", String(repeating: "hello world ", count: 60))
+        let corpus = try write("corpus.txt", String(repeating: "the cat sat on the mat and the dog sat on the log ", count: 20))
+        let vectors = try write("vectors.txt", "12 3\n" + (0..<12).map { "w\($0) \($0 % 3) \(Double($0) / 7) 0.5" }
+            .joined(separator: "\n") + "\n")
+        let commands: [(String, [String], String)] = [
+            ("lstm train", ["lstm", "train", "--text", text, "--hidden", "4", "--batch-size", "2", "--unrollings", "3",
+                            "--steps", "2", "--valid-size", "40"], "is not used"),
+            ("word2vec train", ["word2vec", "train", "--corpus", corpus, "--output", folder.appendingPathComponent("v.bin").path,
+                                "--min-count", "1", "--dim", "8", "--num-sampled", "4", "--steps", "2"], "is not used"),
+            ("tsne", ["tsne", vectors, "--words", "12", "--iterations", "20", "--method", "exact",
+                      "--out", folder.appendingPathComponent("w.svg").path], "sets only the host's threads"),
+        ]
+        for (name, arguments, expected) in commands {
+            let opencl = try loom(arguments + ["--device", "opencl", "--threads", "2"])
+            XCTAssertEqual(opencl.status, 0, "\(name): \(opencl.errors)")
+            XCTAssertTrue(opencl.errors.contains("note: --threads 2 ") && opencl.errors.contains(expected),
+                          "\(name) on OpenCL: \(opencl.errors)")
+            let cpu = try loom(arguments + ["--device", "cpu", "--threads", "2"])
+            XCTAssertEqual(cpu.status, 0, "\(name): \(cpu.errors)")
+            XCTAssertFalse(cpu.errors.contains("--threads"), "\(name) on the CPU uses them: \(cpu.errors)")
+        }
+        // Generation opens the device quietly, but still says so.
+        let checkpoint = try tinyCheckpoint()
+        let generate = try loom(["lstm", "generate", "--checkpoint", checkpoint, "--length", "5", "--device", "opencl",
+                                 "--threads", "2"])
+        XCTAssertEqual(generate.status, 0, generate.errors)
+        XCTAssertTrue(generate.errors.contains("note: --threads 2 is not used"), generate.errors)
+    }
+
+    // MARK: lstm generate
+
+    func testGenerateRefusesOptionsItWouldIgnore() throws {
+        let checkpoint = try tinyCheckpoint()
+        let base = ["lstm", "generate", "--checkpoint", checkpoint, "--length", "5", "--device", "cpu"]
+        for (extra, fragment) in [(["--greedy", "--temperature", "0.5"], "--temperature sets the sampling; --greedy"),
+                                  (["--beam", "3", "--temperature", "2"], "--temperature sets the sampling; --beam"),
+                                  (["--length-normalization"], "--length-normalization applies to beam search"),
+                                  (["--stop", "."], "--stop applies to beam search")] {
+            let run = try loom(base + extra)
+            XCTAssertNotEqual(run.status, 0, "\(extra) was accepted: \(run.output)")
+            XCTAssertTrue(run.errors.contains(fragment), "\(extra): \(run.errors)")
+            XCTAssertEqual(run.output, "", "\(extra) generated text anyway")
+        }
+        // What is consistent runs.
+        for extra in [["--greedy"], ["--beam", "3", "--stop", " "], ["--temperature", "0.5"], []] {
+            let run = try loom(base + extra)
+            XCTAssertEqual(run.status, 0, "\(extra): \(run.errors)")
+            XCTAssertFalse(run.output.isEmpty, "\(extra)")
+        }
+    }
+}
