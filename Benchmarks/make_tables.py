@@ -170,10 +170,12 @@ def w2v_table(summary, versions):
 def w2v_training_table(rows_cpu, rows_pocl):
     rows = []
     for r in (rows_cpu or []) + (rows_pocl or []):  # noqa: one row per loom-bench measurement
+        reps = r.get("repeatsWordsPerSecond") or [r["wordsPerSecond"]]
+        spread = f" ({n(min(reps))}–{n(max(reps))}, {len(reps)} runs)" if len(reps) > 1 else ""
         rows.append([r["configuration"], r["backend"], n(r["words"]), f"{r['seconds']:.2f}",
-                     n(r["wordsPerSecond"]), f"{r['finalLoss']:.3f}"])
-    return table(["configuration", "backend", "words trained", "training s", "words/s (training only)", "final loss"], rows,
-                 ["---", "---", "--:", "--:", "--:", "--:"])
+                     n(r["wordsPerSecond"]) + spread, f"{r['finalLoss']:.3f}"])
+    return table(["configuration", "backend", "words trained", "training s", "words/s (training only), median (range)",
+                  "final loss"], rows, ["---", "---", "--:", "--:", "--:", "--:"])
 
 
 # --- LSTM --------------------------------------------------------------------------------------------
@@ -188,8 +190,21 @@ def lstm_baseline(folder, fw, key):
     return [load(f)["steps_per_s"] for f in files]
 
 
+def loom_lstm_speed(folder):
+    """Loom's LSTM rows by configuration, steps/s the median over lstm-speed-r*.json, with every run."""
+    runs = {}
+    for f in sorted(glob.glob(os.path.join(folder, "lstm-speed-r*.json"))):
+        for r in load(f):
+            runs.setdefault(r["configuration"], []).append(r)
+    out = {}
+    for conf, rows in runs.items():
+        rows = sorted(rows, key=lambda r: r["stepsPerSecond"])
+        out[conf] = dict(rows[len(rows) // 2], runs=[r["stepsPerSecond"] for r in rows])
+    return out
+
+
 def lstm_speed_table(folder):
-    loom = {r["configuration"]: r for r in (maybe(os.path.join(folder, "lstm-speed.json")) or [])}
+    loom = loom_lstm_speed(folder)
     pocl = {r["configuration"]: r for r in (maybe(os.path.join(folder, "lstm-speed-pocl.json")) or [])}
     base = os.path.join(folder, "lstm-baselines")
     rows = []
@@ -200,10 +215,10 @@ def lstm_speed_table(folder):
         med = lambda xs: statistics.median(xs) if xs else None
         runs = lambda xs: (" (" + ", ".join(sig(x) for x in xs) + ")") if len(xs) > 1 else ""
         ls = l["stepsPerSecond"] if l else None
-        rows.append([text, sig(ls), sig(pocl[conf]["stepsPerSecond"]) if conf in pocl else "–",
+        rows.append([text, sig(ls) + (runs(l["runs"]) if l else ""), sig(pocl[conf]["stepsPerSecond"]) if conf in pocl else "–",
                      sig(med(tf)) + runs(tf), sig(med(pt)) + runs(pt),
                      f"{ls / med(tf):.2f}×" if ls and tf else "–", f"{ls / med(pt):.2f}×" if ls and pt else "–"])
-    return table(["configuration", "Loom CPU backend", "Loom on PoCL", "TensorFlow (median, runs)",
+    return table(["configuration", "Loom CPU backend (median, runs)", "Loom on PoCL", "TensorFlow (median, runs)",
                   "PyTorch (median, runs)", "Loom / TF", "Loom / PyTorch"], rows)
 
 
@@ -371,9 +386,9 @@ def local_block(folder):
                 table(["vocabulary"] + [f"{b} words/s" for b in bes] + [f"{b} loss" for b in bes],
                       [[n(v)] + [n(by[v][b]["wordsPerSecond"]) if b in by[v] else "–" for b in bes]
                        + [f"{by[v][b]['finalLoss']:.3f}" if b in by[v] else "–" for b in bes] for v in sorted(by)])]
-    if os.path.exists(os.path.join(folder, "lstm-speed.json")):
+    if glob.glob(os.path.join(folder, "lstm-speed-r*.json")):
         out += ["", "### Character LSTM", "",
-                "Steps per second of the training loop: `loom-bench lstm` (`lstm-speed.json`, "
+                "Steps per second of the training loop: `loom-bench lstm` (`lstm-speed-r*.json`, "
                 "`lstm-speed-pocl.json`) against `baselines/lstm/run_lstm_baselines.sh speed large large50` "
                 "(`lstm-baselines/`: TensorFlow running the course's graph, PyTorch `nn.LSTM`), same text, "
                 "2 threads each, run back to back:", "", lstm_speed_table(folder)]
@@ -415,7 +430,7 @@ def readme_block(folder):
                 acc.append(f"{100 * a['median']:.2f}%" if a else "–")
             if any(c != "–" for c in acc):
                 rows.append(["… analogy accuracy (questions-words, top 30k)"] + acc + ["–", "–"])
-    loom_speed = {r["configuration"]: r for r in (maybe(os.path.join(folder, "lstm-speed.json")) or [])}
+    loom_speed = loom_lstm_speed(folder)
     base = os.path.join(folder, "lstm-baselines")
     for _, conf, key, text in LSTM_CONFIGS:
         if conf in loom_speed:

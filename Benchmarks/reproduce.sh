@@ -161,7 +161,7 @@ if has_part word2vec; then
 
     # Training only (labelled as such everywhere): loom-bench's timer around the training loop.
     record word2vec-training "$bench" word2vec --corpus "$CORPUS" --words "$words" --devices cpu \
-        --threads "$THREADS" --configs course,word2vec,cbow --json "$out/word2vec-training.json"
+        --threads "$THREADS" --configs course,word2vec,cbow --repeats "$reps" --json "$out/word2vec-training.json"
     pw=1000000; [ $quick = 1 ] && pw=100000
     record word2vec-training-pocl "$bench" word2vec --corpus "$CORPUS" --words "$pw" --devices opencl \
         --configs course --json "$out/word2vec-training-pocl.json"
@@ -174,8 +174,10 @@ if has_part lstm; then
     [ -x "$LSTM_PYTHON" ] || die "no python at $LSTM_PYTHON with tensorflow-cpu 2.21.0 and torch 2.15.0 (scripts/setup-baselines.sh)"
     steps=500 seeds=8 full=7001 reps=2
     [ $quick = 1 ] && steps=50 seeds=2 full=300 reps=1
-    record lstm-speed "$bench" lstm --text "$CORPUS" --devices cpu --threads "$THREADS" \
-        --configs course,large10,large --steps "$steps" --json "$out/lstm-speed.json"
+    for r in $(seq "$reps"); do   # repeated like the baselines below, the median is reported
+        record lstm-speed-r$r "$bench" lstm --text "$CORPUS" --devices cpu --threads "$THREADS" \
+            --configs course,large10,large --steps "$steps" --json "$out/lstm-speed-r$r.json"
+    done
     record lstm-speed-pocl "$bench" lstm --text "$CORPUS" --devices opencl --configs course \
         --steps "$((steps / 5))" --json "$out/lstm-speed-pocl.json"
     parts_lstm=(speed large large50)

@@ -18,6 +18,8 @@ struct Word2VecRow: Codable {
     var wordsPerSecond: Double
     var finalLoss: Double?
     var peakRSSMiB: Double
+    /// words/s of every repeat; `wordsPerSecond` and `seconds` are those of the median one.
+    var repeatsWordsPerSecond: [Double]?
 }
 
 struct Word2VecBench: ParsableCommand {
@@ -35,10 +37,13 @@ struct Word2VecBench: ParsableCommand {
     var threads: Int?
     @Option(help: "Configurations: course, word2vec, cbow, or scaling (sampled softmax at vocabularies 10k, 50k, 200k).")
     var configs = "course,word2vec"
+    @Option(help: "Timed runs per configuration and backend; the median is reported (shared machines drift between runs).")
+    var repeats = 1
     @Option(help: "Also write the rows as JSON to this file.")
     var json: String?
 
     func run() throws {
+        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         let url = URL(fileURLWithPath: corpus)
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw ValidationError("corpus \(corpus) not found (the benchmark needs ../shared/data; pass --corpus)")
@@ -55,13 +60,18 @@ struct Word2VecBench: ParsableCommand {
                     var warm = config
                     warm.steps = 20
                     _ = try Word2VecTrainer(corpus: corpus, config: warm, backend: be).run()
-                    let trainer = try Word2VecTrainer(corpus: corpus, config: config, backend: be)
-                    trainer.evalEvery = nil
-                    trainer.reportEvery = 1_000_000_000
-                    let s = try trainer.run()
+                    var runs: [TrainingSummary] = []
+                    for _ in 0..<repeats {
+                        let trainer = try Word2VecTrainer(corpus: corpus, config: config, backend: be)
+                        trainer.evalEvery = nil
+                        trainer.reportEvery = 1_000_000_000
+                        runs.append(try trainer.run())
+                    }
+                    let s = runs.sorted { $0.wordsPerSecond < $1.wordsPerSecond }[runs.count / 2]
                     let row = Word2VecRow(configuration: label, backend: be.name, vocabulary: corpus.vocabulary.count,
                                           words: s.wordsDone, seconds: s.seconds, wordsPerSecond: s.wordsPerSecond,
-                                          finalLoss: s.finalLoss, peakRSSMiB: Double(peakRSS()) / 1_048_576)
+                                          finalLoss: s.finalLoss, peakRSSMiB: Double(peakRSS()) / 1_048_576,
+                                          repeatsWordsPerSecond: runs.map(\.wordsPerSecond))
                     rows.append(row)
                     FileHandle.standardError.write(Data("\(label) on \(be.name): \(Int(s.wordsPerSecond)) words/s\n".utf8))
                 }
