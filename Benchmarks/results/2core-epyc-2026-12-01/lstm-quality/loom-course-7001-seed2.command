@@ -1,0 +1,1 @@
+/work/main/.build/release/loom lstm train --text /work/shared/data/corpus/prose8.txt --steps 7001 --seed 2 --device cpu --threads 2

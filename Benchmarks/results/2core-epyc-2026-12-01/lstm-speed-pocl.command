@@ -1,0 +1,1 @@
+/work/main/.build/release/loom-bench lstm --text /work/shared/data/corpus/prose8.txt --devices opencl --configs course --steps 100 --json /work/main/Benchmarks/results/2core-epyc-2026-12-01/lstm-speed-pocl.json

@@ -1,0 +1,1 @@
+/work/main/.build/release/loom-bench lstm --text /work/shared/data/corpus/prose8.txt --devices cpu --threads 2 --configs course,large10,large --steps 500 --json /work/main/Benchmarks/results/2core-epyc-2026-12-01/lstm-speed-r2.json

@@ -1,0 +1,1 @@
+/tmp/baselines/venv/bin/python /work/main/Benchmarks/baselines/tsne_baseline.py /tmp/loom-reproduce.c4jH/tsne-vectors.bin --words 400,2000,10000 --threads 2 --exact-up-to 400 --json /work/main/Benchmarks/results/2core-epyc-2026-12-01/tsne-baselines.json

@@ -1,0 +1,1 @@
+/work/main/.build/release/loom-bench tsne --vectors /tmp/loom-reproduce.c4jH/tsne-vectors.bin --sizes 400,2000,10000 --devices cpu,opencl --threads 2 --json /work/main/Benchmarks/results/2core-epyc-2026-12-01/tsne-loom.json

@@ -1,0 +1,1 @@
+/work/main/.build/release/loom-bench word2vec --corpus /work/shared/data/corpus/prose8.txt --devices cpu,opencl --threads 2 --configs scaling --json /work/main/Benchmarks/results/2core-epyc-2026-12-01/word2vec-scaling.json

@@ -1,0 +1,1 @@
+/work/main/.build/release/loom-bench word2vec --corpus /work/shared/data/corpus/prose8.txt --words 1000000 --devices opencl --configs course --json /work/main/Benchmarks/results/2core-epyc-2026-12-01/word2vec-training-pocl.json

@@ -1,0 +1,1 @@
+/work/main/.build/release/loom-bench word2vec --corpus /work/shared/data/corpus/prose8.txt --words 5000000 --devices cpu --threads 2 --configs course,word2vec,cbow --repeats 3 --json /work/main/Benchmarks/results/2core-epyc-2026-12-01/word2vec-training.json
