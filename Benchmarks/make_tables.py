@@ -13,6 +13,7 @@ Uses only the Python standard library.
 import argparse
 import glob
 import json
+import math
 import os
 import re
 import statistics
@@ -51,7 +52,6 @@ def sig(v, figures=3):
         return "–"
     if v == 0:
         return "0"
-    import math
     digits = max(0, figures - 1 - int(math.floor(math.log10(abs(v)))))
     return n(v, digits)
 
@@ -119,10 +119,7 @@ def ops_table(ops, device_time=False):
 
 # --- word2vec --------------------------------------------------------------------------------------
 
-W2V_CONFIGS = [("course", "course: skip-gram, skip_window 1, num_skips 2, sampled softmax 64, Adagrad 1.0"),
-               ("sg5", "skip-gram, window 5, negative 5"),
-               ("sg1n64", "skip-gram, window 1, negative 64"),
-               ("cbow5", "CBOW, window 5, negative 5")]
+# Short names of run_baselines.sh's configurations, in table order (its summary.json has the long ones).
 W2V_SHORT = {"course": "the course's skip-gram, sampled softmax 64", "sg5": "skip-gram, window 5, negative 5",
              "sg1n64": "skip-gram, window 1, 64 negatives", "cbow5": "CBOW, window 5, negative 5"}
 W2V_TOOLS = [("loom", "Loom, CPU backend"), ("c", "word2vec C"), ("gensim", "gensim")]
@@ -144,9 +141,10 @@ def w2v_table(summary, versions):
     recs = w2v_records(summary)
     words = summary["corpus_words"] * summary["epochs"]
     rows = []
-    for cfg, text in W2V_CONFIGS:
+    for cfg in W2V_SHORT:
         c = recs.get(("c", cfg))
         g = recs.get(("gensim", cfg))
+        first = True
         for tool, name in W2V_TOOLS:
             r = recs.get((tool, cfg))
             if not r:
@@ -156,12 +154,12 @@ def w2v_table(summary, versions):
             ratio_c = f"{c['wall_s'] / r['wall_s']:.2f}×" if c and tool != "c" else "–"
             ratio_g = f"{g['wall_s'] / r['wall_s']:.2f}×" if g and tool != "gensim" else "–"
             label = name if tool != "gensim" else f"gensim {versions.get('gensim') or ''}".strip()
-            rows.append([text if tool == next(t for t, _ in W2V_TOOLS if (t, cfg) in recs) else "",
-                         label, r["repeats"], spread_text(w, lambda v: f"{v:.1f}"),
+            rows.append([r["config_text"] if first else "", label, r["repeats"], spread_text(w, lambda v: f"{v:.1f}"),
                          n(words / r["wall_s"]), ratio_c, ratio_g,
                          spread_text(q.get("analogy_accuracy"), lambda v: f"{100 * v:.2f}%"),
                          spread_text(q.get("wordsim353_spearman"), lambda v: f"{v:.3f}"),
                          spread_text(q.get("simlex999_spearman"), lambda v: f"{v:.3f}")])
+            first = False
     header = ["configuration", "tool", "runs", "whole run s, median (range)", "corpus words/s (whole run)",
               "speed / C tool", "speed / gensim", "analogies, top 30k", "WS-353 ρ", "SimLex-999 ρ"]
     return table(header, rows, ["---", "---"] + ["--:"] * 8)
@@ -262,10 +260,12 @@ def tsne_table(folder):
         if not r.get("iterations"):
             continue
         name = f"Loom {r['method']}, " + ("CPU backend" if r["backend"] == "cpu" else r["backend"])
-        cols.append(name) if name not in cols else None
+        if name not in cols:
+            cols.append(name)
         cell[(r["points"], name)] = f"{r['seconds']:.2f} s, KL {r['divergence']:.3f}"
     for r in base:
-        cols.append(r["tool"]) if r["tool"] not in cols else None
+        if r["tool"] not in cols:
+            cols.append(r["tool"])
         cell[(r["n"], r["tool"])] = f"{r['seconds']:.2f} s, KL {r['kl']:.3f}"
     sizes = sorted({k[0] for k in cell})
     return table(["N"] + cols, [[n(s)] + [cell.get((s, c), "–") for c in cols] for s in sizes],
@@ -416,7 +416,7 @@ def readme_block(folder):
     if summary:
         recs = w2v_records(summary)
         words = summary["corpus_words"] * summary["epochs"]
-        for cfg, text in W2V_CONFIGS:
+        for cfg in W2V_SHORT:
             cells = []
             for tool in ("loom", "c", "gensim"):
                 r = recs.get((tool, cfg))
@@ -456,7 +456,7 @@ def readme_block(folder):
     loom_t = maybe(os.path.join(folder, "tsne-loom.json")) or []
     base_t = maybe(os.path.join(folder, "tsne-baselines.json")) or []
     if loom_t and base_t:
-        cell = lambda r, s, k: f"{r['seconds']:.2f} s, KL {r[k]:.3f}" if r else "–"
+        cell = lambda r, k: f"{r['seconds']:.2f} s, KL {r[k]:.3f}" if r else "–"
         find = lambda rows, **kv: next((r for r in rows if all(r.get(k) == v for k, v in kv.items())
                                         and r.get("iterations", 1)), None)
         sizes = sorted({r["n"] for r in base_t})
@@ -464,11 +464,11 @@ def readme_block(folder):
                 "the same settings for every tool but the last column, openTSNE with its own defaults):", "",
                 table(["N", "Loom exact, CPU backend", "Loom Barnes-Hut", "scikit-learn Barnes-Hut",
                        "openTSNE Barnes-Hut", "openTSNE, its defaults"],
-                      [[n(N), cell(find(loom_t, points=N, method="exact", backend="cpu"), N, "divergence"),
-                        cell(find(loom_t, points=N, method="barnes-hut"), N, "divergence"),
-                        cell(find(base_t, n=N, tool="scikit-learn barnes_hut"), N, "kl"),
-                        cell(find(base_t, n=N, tool="openTSNE bh"), N, "kl"),
-                        cell(find(base_t, n=N, tool="openTSNE defaults"), N, "kl")] for N in sizes])]
+                      [[n(N), cell(find(loom_t, points=N, method="exact", backend="cpu"), "divergence"),
+                        cell(find(loom_t, points=N, method="barnes-hut"), "divergence"),
+                        cell(find(base_t, n=N, tool="scikit-learn barnes_hut"), "kl"),
+                        cell(find(base_t, n=N, tool="openTSNE bh"), "kl"),
+                        cell(find(base_t, n=N, tool="openTSNE defaults"), "kl")] for N in sizes])]
     ops = maybe(os.path.join(folder, "ops.json"))
     h = maybe(os.path.join(H100, "ops.json"))
     if ops:

@@ -188,22 +188,12 @@ if has_part lstm; then
         -r "$reps" "${parts_lstm[@]}" 2> "$work/lstm-baselines.log" >&2 \
         || { tail -30 "$work/lstm-baselines.log" >&2; die "run_lstm_baselines.sh failed"; }
     rm -f "$out"/lstm-baselines/*.err
-    mkdir -p "$out/lstm-quality"
+    mkdir -p "$out/lstm-quality" "$work/lstm-quality"
     for s in $(seq "$seeds"); do
-        name=loom-course-$full-seed$s
-        log "lstm quality: $name"
-        printf '%s\n' "$loom lstm train --text $CORPUS --steps $full --seed $s --device cpu --threads $THREADS" \
-            > "$out/lstm-quality/$name.command"
-        "$loom" lstm train --text "$CORPUS" --steps "$full" --seed "$s" --device cpu --threads "$THREADS" \
-            --log "$out/lstm-quality/$name.jsonl" > "$out/lstm-quality/$name.txt" 2> "$work/$name.stderr" \
-            || { tail -20 "$work/$name.stderr" >&2; die "$name failed"; }
-        name=tf-course-$full-seed$s
-        log "lstm quality: $name"
-        printf '%s\n' "$LSTM_PYTHON $here/baselines/lstm/lstm_tf.py --text $CORPUS --steps $full --eval-every 1000 --seed $s --summary-every 0" \
-            > "$out/lstm-quality/$name.command"
-        "$LSTM_PYTHON" "$here/baselines/lstm/lstm_tf.py" --text "$CORPUS" --steps "$full" --eval-every 1000 \
-            --seed "$s" --summary-every 0 --json "$out/lstm-quality/$name.json" > "$work/$name.out" 2> "$work/$name.stderr" \
-            || { tail -20 "$work/$name.stderr" >&2; die "$name failed"; }
+        record lstm-quality/loom-course-$full-seed$s "$loom" lstm train --text "$CORPUS" --steps "$full" --seed "$s" \
+            --device cpu --threads "$THREADS" --log "$out/lstm-quality/loom-course-$full-seed$s.jsonl"
+        record lstm-quality/tf-course-$full-seed$s "$LSTM_PYTHON" "$here/baselines/lstm/lstm_tf.py" --text "$CORPUS" \
+            --steps "$full" --eval-every 1000 --seed "$s" --summary-every 0 --json "$out/lstm-quality/tf-course-$full-seed$s.json"
     done
 fi
 
