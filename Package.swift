@@ -60,8 +60,13 @@ let package = Package(
         .target(name: "LoomEmbeddings", dependencies: ["LoomCore", "COpenBLAS"]),
         // word2vec: samplers, batches, skip-gram and CBOW training on any Backend.
         .target(name: "LoomWord2Vec", dependencies: ["LoomCore", "LoomData", "LoomEmbeddings"]),
+        // Layers models are composed of: parameter store, LSTM stack, embedding, softmax output,
+        // attention; the shared training loop and decoder (sampling, greedy, beam search).
+        .target(name: "LoomLayers", dependencies: ["LoomCore"]),
         // Character LSTM language models: BPTT with fused gates, clipping, dropout, generation.
-        .target(name: "LoomLSTM", dependencies: ["LoomCore", "LoomData"]),
+        .target(name: "LoomLSTM", dependencies: ["LoomCore", "LoomData", "LoomLayers"]),
+        // Sequence to sequence: encoder–decoder LSTMs with attention, pairs, tasks, scoring.
+        .target(name: "LoomSeq2Seq", dependencies: ["LoomCore", "LoomData", "LoomLayers"]),
         // t-SNE: affinities, PCA start, the exact gradient as Backend ops, Barnes-Hut on the host.
         .target(name: "LoomTSNE", dependencies: ["LoomCore", "COpenBLAS"]),
         // SVG figures in pure Swift: labelled scatter plots, line charts.
@@ -70,7 +75,7 @@ let package = Package(
         // The library users import: re-exports the core and picks a device.
         .target(name: "Loom",
                 dependencies: ["LoomCore", "LoomCPU", "LoomOpenCL", "LoomData", "LoomEmbeddings", "LoomWord2Vec",
-                               "LoomLSTM", "LoomTSNE", "LoomPlot",
+                               "LoomLayers", "LoomLSTM", "LoomSeq2Seq", "LoomTSNE", "LoomPlot",
                                .product(name: "Logging", package: "swift-log")]),
 
         // MARK: Programs

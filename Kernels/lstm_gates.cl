@@ -38,3 +38,54 @@ __kernel void lstm_gates_backward(__global const float* gates, int gates_off, __
     drow[3 * H + k] = dct * i * (1.0f - cand * cand);
     dc[dc_off + g] = dct * f;
 }
+
+// Variable lengths: rows whose sequence has ended (step >= lengths[r]) keep their state.
+__kernel void lstm_gates_forward_masked(__global float* gates, int gates_off, __global const float* c_prev,
+                                        int cp_off, __global const float* h_prev, int hp_off, __global float* c,
+                                        int c_off, __global float* h, int h_off, __global const int* lengths,
+                                        int len_off, int step, int B, int H) {
+    int g = get_global_id(0);
+    if (g >= B * H) return;
+    int r = g / H, k = g - r * H;
+    if (step >= lengths[len_off + r]) {
+        c[c_off + g] = c_prev[cp_off + g];
+        h[h_off + g] = h_prev[hp_off + g];
+        return;
+    }
+    __global float* row = gates + gates_off + r * 4 * H;
+    float i = 1.0f / (1.0f + exp(-row[k]));
+    float f = 1.0f / (1.0f + exp(-row[H + k]));
+    float o = 1.0f / (1.0f + exp(-row[2 * H + k]));
+    float cand = tanh(row[3 * H + k]);
+    row[k] = i; row[H + k] = f; row[2 * H + k] = o; row[3 * H + k] = cand;
+    float ct = f * c_prev[cp_off + g] + i * cand;
+    c[c_off + g] = ct;
+    h[h_off + g] = o * tanh(ct);
+}
+
+// Ended rows: dgates = 0, dc passes unchanged, dh_prev += dh.
+__kernel void lstm_gates_backward_masked(__global const float* gates, int gates_off, __global const float* c_prev,
+                                         int cp_off, __global const float* c, int c_off, __global const float* dh,
+                                         int dh_off, __global float* dc, int dc_off, __global float* dgates,
+                                         int dg_off, __global float* dh_prev, int dhp_off,
+                                         __global const int* lengths, int len_off, int step, int B, int H) {
+    int g = get_global_id(0);
+    if (g >= B * H) return;
+    int r = g / H, k = g - r * H;
+    __global float* drow = dgates + dg_off + r * 4 * H;
+    float dhg = dh[dh_off + g];
+    if (step >= lengths[len_off + r]) {
+        drow[k] = 0.0f; drow[H + k] = 0.0f; drow[2 * H + k] = 0.0f; drow[3 * H + k] = 0.0f;
+        dh_prev[dhp_off + g] += dhg;
+        return;
+    }
+    __global const float* row = gates + gates_off + r * 4 * H;
+    float i = row[k], f = row[H + k], o = row[2 * H + k], cand = row[3 * H + k];
+    float tc = tanh(c[c_off + g]);
+    float dct = dc[dc_off + g] + dhg * o * (1.0f - tc * tc);
+    drow[k] = dct * cand * i * (1.0f - i);
+    drow[H + k] = dct * c_prev[cp_off + g] * f * (1.0f - f);
+    drow[2 * H + k] = dhg * tc * o * (1.0f - o);
+    drow[3 * H + k] = dct * i * (1.0f - cand * cand);
+    dc[dc_off + g] = dct * f;
+}

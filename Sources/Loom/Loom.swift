@@ -5,6 +5,8 @@
 @_exported import LoomData
 @_exported import LoomEmbeddings
 @_exported import LoomWord2Vec
+@_exported import LoomLayers
 @_exported import LoomLSTM
+@_exported import LoomSeq2Seq
 @_exported import LoomTSNE
 @_exported import LoomPlot

@@ -129,7 +129,7 @@ struct LSTMTrain: ParsableCommand {
             let loss = p.loss.map { String(format: "loss %.4f  perplexity %.2f", $0, exp($0)) } ?? "loss –"
             bar.update(fraction: Double(p.step) / Double(max(p.totalSteps, 1)), elapsed: p.elapsedSeconds,
                        detail: "step \(p.step)  \(String(format: "%.0f", p.stepsPerSecond)) steps/s  "
-                           + "\(formatCount(p.charactersPerSecond)) \(unit)/s  \(loss)  lr \(String(format: "%.4g", p.learningRate))",
+                           + "\(formatCount(p.examplesPerSecond)) \(unit)/s  \(loss)  lr \(String(format: "%.4g", p.learningRate))",
                        force: true)
         }
         trainer.onValidation = { step, ppl in bar.message(String(format: "step %d: validation perplexity %.3f", step, ppl)) }

@@ -31,12 +31,12 @@ extension CPUBackend {
         try Check.shape(op, "probabilities", probabilities, logits.shape)
         try Check.count(op, "labels", labels, n)
         try Check.count(op, "losses", losses, n)
-        try checkIndices(op, labels, bound: c)
+        try checkLabels(op, labels, bound: c)
         let z = f(logits), p = f(probabilities), y = i32(labels), l = f(losses)
         parallelFor(n, grain: max(1, 8192 / max(c, 1))) { r in
             for i in r {
                 let logZ = self.softmaxRow(z + i * c, p + i * c, c)
-                l[i] = logZ - z[i * c + Int(y[i])]
+                l[i] = y[i] < 0 ? 0 : logZ - z[i * c + Int(y[i])]
             }
         }
     }
@@ -51,12 +51,64 @@ extension CPUBackend {
         let (n, c) = try Check.matrix(op, "probabilities", probabilities)
         try Check.shape(op, "gradLogits", gradLogits, probabilities.shape)
         try Check.count(op, "labels", labels, n)
-        try checkIndices(op, labels, bound: c)
+        try checkLabels(op, labels, bound: c)
         let p = f(probabilities), y = i32(labels), g = f(gradLogits)
         parallelFor(n, grain: max(1, 16_384 / max(c, 1))) { r in
             for i in r {
+                guard y[i] >= 0 else {
+                    for j in 0..<c { g[i * c + j] = 0 }
+                    continue
+                }
                 for j in 0..<c { g[i * c + j] = scale * p[i * c + j] }
                 g[i * c + Int(y[i])] -= scale
+            }
+        }
+    }
+
+    /// Labels must be class ids or −1 (padding).
+    func checkLabels(_ op: String, _ labels: Tensor, bound: Int) throws {
+        let p = i32(labels)
+        for n in 0..<labels.count where p[n] < -1 || Int(p[n]) >= bound {
+            throw LoomError.indexOutOfRange(op: op, index: Int(p[n]), bound: bound)
+        }
+    }
+
+    // logits, out (N, C); lengths (N / rowsPerLength)
+    public func maskedSoftmax(_ logits: Tensor, lengths: Tensor, rowsPerLength: Int, into out: Tensor) throws {
+        let op = "maskedSoftmax"
+        try Check.owned(op, by: self, logits, lengths, out)
+        try Check.float(op, logits, out)
+        try Check.dtype(op, lengths, .int32)
+        let (n, c) = try Check.matrix(op, "logits", logits)
+        try Check.shape(op, "out", out, logits.shape)
+        try Check.maskedSoftmax(rows: n, columns: c, lengths: lengths, rowsPerLength: rowsPerLength)
+        let len = i32(lengths)
+        for i in 0..<lengths.count where len[i] < 0 || Int(len[i]) > c {
+            throw LoomError.indexOutOfRange(op: op, index: Int(len[i]), bound: c + 1)
+        }
+        let z = f(logits), o = f(out)
+        parallelFor(n, grain: max(1, 8192 / max(c, 1))) { r in
+            for i in r {
+                let m = Int(len[i / rowsPerLength])
+                if m > 0 { _ = self.softmaxRow(z + i * c, o + i * c, m) }
+                for j in m..<c { o[i * c + j] = 0 }
+            }
+        }
+    }
+
+    // output, gradOutput, gradInput (N, C)
+    public func softmaxBackward(output: Tensor, gradOutput: Tensor, into gradInput: Tensor) throws {
+        let op = "softmaxBackward"
+        try Check.owned(op, by: self, output, gradOutput, gradInput)
+        try Check.float(op, output, gradOutput, gradInput)
+        let (n, c) = try Check.matrix(op, "output", output)
+        try Check.shape(op, "gradOutput", gradOutput, output.shape)
+        try Check.shape(op, "gradInput", gradInput, output.shape)
+        let y = f(output), g = f(gradOutput), d = f(gradInput)
+        parallelFor(n, grain: max(1, 8192 / max(c, 1))) { r in
+            for i in r {
+                let dot = loom_dot(y + i * c, g + i * c, c)
+                for j in 0..<c { d[i * c + j] = y[i * c + j] * (g[i * c + j] - dot) }
             }
         }
     }

@@ -101,13 +101,23 @@ public protocol Backend: AnyObject {
     /// Row-wise softmax. logits, out: `(N, C)`.
     func softmax(_ logits: Tensor, into out: Tensor) throws
     /// Row-wise softmax cross-entropy: `loss[n] = logsumexp(logits[n]) − logits[n, labels[n]]`.
+    /// A label of −1 is padding: its loss is 0 (and its gradient row 0 in the backward pass).
     /// - Parameters: logits `(N, C)`, labels `(N)` int32, probabilities `(N, C)` (out, kept for
     ///   the backward pass), losses `(N)` (out).
     func softmaxCrossEntropy(_ logits: Tensor, labels: Tensor, probabilities: Tensor, losses: Tensor) throws
-    /// `gradLogits = scale · (probabilities − onehot(labels))`.
+    /// `gradLogits = scale · (probabilities − onehot(labels))`; rows whose label is −1 get zeros.
     /// - Parameters: probabilities `(N, C)`, labels `(N)` int32, gradLogits `(N, C)`.
     func softmaxCrossEntropyBackward(probabilities: Tensor, labels: Tensor, into gradLogits: Tensor,
                                      scale: Float) throws
+    /// Row-wise softmax over a prefix of each row: row `r` belongs to sequence `r / rowsPerLength`
+    /// and only its first `lengths[r / rowsPerLength]` columns take part; the rest are 0 (a row
+    /// with length 0 is all zeros). Attention over padded source sentences.
+    /// - Parameters: logits, out `(N, C)`; lengths `(N / rowsPerLength)` int32, each in `0...C`.
+    func maskedSoftmax(_ logits: Tensor, lengths: Tensor, rowsPerLength: Int, into out: Tensor) throws
+    /// Backward of a (masked) softmax given its output `y`: `gradInput = y ⊙ (g − Σ_j y_j g_j)` by rows
+    /// (masked columns, where `y` is 0, get 0).
+    /// - Parameters: output, gradOutput, gradInput `(N, C)`.
+    func softmaxBackward(output y: Tensor, gradOutput: Tensor, into gradInput: Tensor) throws
 
     // MARK: Dropout
 
@@ -160,6 +170,21 @@ public protocol Backend: AnyObject {
     ///   - gradGates: `(B, 4H)` out: gradient w.r.t. the preactivations.
     func lstmGatesBackward(gates: Tensor, previousCell: Tensor, cell: Tensor, gradHidden: Tensor,
                            gradCell: Tensor, gradGates: Tensor) throws
+    /// `lstmGatesForward` for a batch of sequences of different lengths at step `step`: rows whose
+    /// sequence has ended (`step ≥ lengths[b]`) keep their state (`cell = previousCell`,
+    /// `hidden = previousHidden`), the others step as usual.
+    /// - Parameters: as `lstmGatesForward`, plus previousHidden `(B, H)`, lengths `(B)` int32.
+    func lstmGatesForward(gates: Tensor, previousCell: Tensor, previousHidden: Tensor, cell: Tensor,
+                          hidden: Tensor, lengths: Tensor, step: Int) throws
+    /// Backward of the variable-length `lstmGatesForward`. For a row that has ended at `step`, the
+    /// state passed through unchanged: `gradGates` is 0, `gradCell` passes as it is, and
+    /// `gradPreviousHidden += gradHidden`; other rows are as `lstmGatesBackward` (which leaves
+    /// `gradPreviousHidden` alone: the recurrent GEMM adds their part).
+    /// - Parameters: as `lstmGatesBackward`, plus gradPreviousHidden `(B, H)` (accumulated),
+    ///   lengths `(B)` int32.
+    func lstmGatesBackward(gates: Tensor, previousCell: Tensor, cell: Tensor, gradHidden: Tensor,
+                           gradCell: Tensor, gradGates: Tensor, gradPreviousHidden: Tensor, lengths: Tensor,
+                           step: Int) throws
 
     // MARK: Fused negative sampling
 

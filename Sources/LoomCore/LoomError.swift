@@ -18,6 +18,8 @@ public enum LoomError: Error, CustomStringConvertible, Equatable {
     case io(String)
     /// Data in a file is not what it should be (corrupt checkpoint, binary text, …).
     case invalidData(String)
+    /// Training produced a non-finite loss: the run stops and nothing non-finite is saved.
+    case diverged(step: Int, value: Double, advice: String)
 
     public var description: String {
         switch self {
@@ -30,6 +32,8 @@ public enum LoomError: Error, CustomStringConvertible, Equatable {
         case let .unsupported(message): return message
         case let .io(message): return message
         case let .invalidData(message): return message
+        case let .diverged(step, value, advice):
+            return "training diverged at step \(step): the loss is \(value); \(advice)"
         }
     }
 }

@@ -44,6 +44,14 @@ public enum Check {
         guard p > 0 && p <= 1 else { throw LoomError.invalidArgument("\(op): keep probability \(p) not in (0, 1]") }
     }
 
+    /// `maskedSoftmax`: `rows` split evenly into sequences, one length each.
+    public static func maskedSoftmax(rows: Int, columns: Int, lengths: Tensor, rowsPerLength: Int) throws {
+        guard rowsPerLength >= 1, rows % rowsPerLength == 0, lengths.count == rows / rowsPerLength else {
+            throw LoomError.shapeMismatch(op: "maskedSoftmax",
+                                          detail: "\(rows) rows, \(rowsPerLength) per length, \(lengths.count) lengths")
+        }
+    }
+
     /// Device kernels index with 32-bit integers.
     public static func fitsInt32(_ op: String, _ tensors: Tensor...) throws {
         for t in tensors where t.offset + t.count > Int(Int32.max) {

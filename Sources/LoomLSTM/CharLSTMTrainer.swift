@@ -1,19 +1,10 @@
 import Foundation
 import LoomCore
 import LoomData
+import LoomLayers
 
-/// Progress of a character-LSTM run.
-public struct LSTMProgress: Sendable {
-    public var step: Int
-    public var totalSteps: Int
-    /// Mean training loss per character since the last report, and its perplexity.
-    public var loss: Double?
-    public var perplexity: Double? { loss.map { exp($0) } }
-    public var learningRate: Float
-    public var stepsPerSecond: Double
-    public var charactersPerSecond: Double
-    public var elapsedSeconds: Double
-}
+/// Progress of a character-LSTM run (`examplesPerSecond` counts characters).
+public typealias LSTMProgress = TrainingReport
 
 /// How validation perplexity is measured.
 public enum ValidationProtocol: String, Codable, Sendable, CaseIterable {
@@ -26,7 +17,7 @@ public enum ValidationProtocol: String, Codable, Sendable, CaseIterable {
 /// Trains a `CharLSTM` as the course's 6_lstm notebook: `B` cursors over the training text,
 /// segments of `T` characters with state carried, BPTT, clipping, SGD with staircase decay (or
 /// Adam); validation perplexity on the first `validSize` characters every `evalEvery` steps.
-public final class CharLSTMTrainer {
+public final class CharLSTMTrainer: TrainingTask {
     public let config: CharLSTMConfig
     public let model: CharLSTM
     public let train: CharacterText
@@ -37,6 +28,8 @@ public final class CharLSTMTrainer {
     public var checkpointURL: URL?
     public var saveEvery: Int?
     public var log: RunLog?
+    /// Stop cleanly after this many seconds (validation and checkpoint at the stopping step).
+    public var maxSeconds: Double?
     public var onProgress: ((LSTMProgress) -> Void)?
     public var onValidation: ((_ step: Int, _ perplexity: Double) -> Void)?
     public var onCheckpoint: ((_ step: Int, _ url: URL) -> Void)?
@@ -76,48 +69,39 @@ public final class CharLSTMTrainer {
     }
 
     public func run() throws -> Summary {
-        let be = model.backend
-        var inputs: [Int32] = [], labels: [Int32] = []
-        let clock = DispatchTime.now().uptimeNanoseconds
-        func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9 }
-        var lastLoss: Double?
-        var lastValid: Double?
-        let charactersPerStep = Double(config.batchSize * config.unrollings)
-        var step = startStep
-        while step < config.steps {
-            batches.segment(step, inputs: &inputs, labels: &labels)
-            try model.upload(inputs: inputs, labels: labels, into: workspace)
-            if config.sampled > 0 { try uploadSamples(step: step, labels: labels) }
-            try model.trainStep(workspace, step: step)
-            step += 1
-            let last = step == config.steps
-            if step % reportEvery == 0 || last {
-                lastLoss = try model.takeLoss(workspace) ?? lastLoss
-                let s = seconds(), done = Double(step - startStep)
-                let p = LSTMProgress(step: step, totalSteps: config.steps, loss: lastLoss,
-                                     learningRate: config.learningRate(at: step - 1), stepsPerSecond: done / s,
-                                     charactersPerSecond: done * charactersPerStep / s, elapsedSeconds: s)
-                onProgress?(p)
-                try log?.write(["step": step, "loss": lastLoss ?? .nan, "perplexity": p.perplexity ?? .nan,
-                                "lr": p.learningRate, "steps_per_sec": p.stepsPerSecond, "elapsed": s])
-            }
-            if evalEvery > 0 && valid.count > 1 && (step % evalEvery == 0 || last) {
-                let ppl = try validationPerplexity(validation)
-                lastValid = ppl
-                onValidation?(step, ppl)
-                try log?.write(["step": step, "valid_perplexity": ppl, "elapsed": seconds()])
-            }
-            if let url = checkpointURL, let every = saveEvery, step % every == 0 || last {
-                try saveCheckpoint(to: url, step: step)
-                onCheckpoint?(step, url)
-            }
-        }
-        try be.synchronize()
-        let s = seconds()
-        let done = step - startStep
-        startStep = step
-        return Summary(steps: step, seconds: s, stepsPerSecond: Double(done) / max(s, 1e-9),
-                       validationPerplexity: lastValid, trainingLoss: lastLoss)
+        let loop = TrainingLoop(totalSteps: config.steps)
+        loop.reportEvery = reportEvery
+        loop.evalEvery = evalEvery
+        loop.checkpointURL = checkpointURL
+        loop.saveEvery = saveEvery
+        loop.log = log
+        loop.maxSeconds = maxSeconds
+        loop.examplesPerStep = Double(config.batchSize * config.unrollings)
+        loop.onReport = onProgress
+        loop.onValidation = { [onValidation] step, metrics in onValidation?(step, metrics[0].1) }
+        loop.onCheckpoint = onCheckpoint
+        let result = try loop.run(self, from: startStep)
+        try model.backend.synchronize()
+        startStep = result.steps
+        return Summary(steps: result.steps, seconds: result.seconds, stepsPerSecond: result.stepsPerSecond,
+                       validationPerplexity: result.validation?.first?.1, trainingLoss: result.trainingLoss)
+    }
+
+    private var segmentInputs: [Int32] = [], segmentLabels: [Int32] = []
+
+    /// One training step: the segment's ids up, then forward, backward and update on the device.
+    public func trainStep(_ step: Int) throws {
+        batches.segment(step, inputs: &segmentInputs, labels: &segmentLabels)
+        try model.upload(inputs: segmentInputs, labels: segmentLabels, into: workspace)
+        if config.sampled > 0 { try uploadSamples(step: step, labels: segmentLabels) }
+        try model.trainStep(workspace, step: step)
+    }
+
+    public func takeLoss() throws -> Double? { try model.takeLoss(workspace) }
+    public func learningRate(at step: Int) -> Float { config.learningRate(at: step) }
+    public var canValidate: Bool { evalEvery > 0 && valid.count > 1 }
+    public func validate(at step: Int) throws -> [(String, Double)] {
+        [("valid_perplexity", try validationPerplexity(validation))]
     }
 
     /// Draws the step's shared samples (log-uniform over frequency-ranked ids, distinct, as

@@ -32,6 +32,36 @@ extension OpenCLBackend {
                     .tensor(gradGates), .int(b), .int(h)])
     }
 
+    private func checkLengths(_ op: String, _ lengths: Tensor, batch: Int, step: Int) throws {
+        try Check.owned(op, by: self, lengths)
+        try Check.dtype(op, lengths, .int32)
+        try Check.count(op, "lengths", lengths, batch)
+        guard step >= 0, step <= Int(Int32.max) else { throw LoomError.invalidArgument("\(op): step \(step) is out of range") }
+    }
+
+    public func lstmGatesForward(gates: Tensor, previousCell: Tensor, previousHidden: Tensor, cell: Tensor,
+                                 hidden: Tensor, lengths: Tensor, step: Int) throws {
+        let op = "lstmGatesForward"
+        let (b, h) = try lstmSizes(op, gates: gates, [previousCell, previousHidden, cell, hidden])
+        try checkLengths(op, lengths, batch: b, step: step)
+        try launch(.lstmGates, "lstm_gates_forward_masked", global: b * h,
+                   [.tensor(gates), .tensor(previousCell), .tensor(previousHidden), .tensor(cell), .tensor(hidden),
+                    .tensor(lengths), .int(step), .int(b), .int(h)])
+    }
+
+    public func lstmGatesBackward(gates: Tensor, previousCell: Tensor, cell: Tensor, gradHidden: Tensor,
+                                  gradCell: Tensor, gradGates: Tensor, gradPreviousHidden: Tensor, lengths: Tensor,
+                                  step: Int) throws {
+        let op = "lstmGatesBackward"
+        let (b, h) = try lstmSizes(op, gates: gates, [previousCell, cell, gradHidden, gradCell, gradPreviousHidden])
+        try Check.owned(op, by: self, gradGates)
+        try Check.shape(op, "gradGates", gradGates, gates.shape)
+        try checkLengths(op, lengths, batch: b, step: step)
+        try launch(.lstmGates, "lstm_gates_backward_masked", global: b * h,
+                   [.tensor(gates), .tensor(previousCell), .tensor(cell), .tensor(gradHidden), .tensor(gradCell),
+                    .tensor(gradGates), .tensor(gradPreviousHidden), .tensor(lengths), .int(step), .int(b), .int(h)])
+    }
+
     public func sampledSoftmax(_ problem: SampledSoftmaxProblem, outputs o: SampledSoftmaxOutputs,
                                lossScale: Float) throws {
         let op = "sampledSoftmax"

@@ -8,20 +8,6 @@ import XCTest
 final class GradientTests: XCTestCase {
     let be = TestBackends.cpu
 
-    /// Central differences of `loss` at `x`, step `h`.
-    func numericGradient(_ x: [Double], h: Double = 1e-6, _ loss: ([Double]) -> Double) -> [Double] {
-        var g = [Double](repeating: 0, count: x.count)
-        var xp = x
-        for i in 0..<x.count {
-            xp[i] = x[i] + h
-            let up = loss(xp)
-            xp[i] = x[i] - h
-            let down = loss(xp)
-            xp[i] = x[i]
-            g[i] = (up - down) / (2 * h)
-        }
-        return g
-    }
 
     func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
     func sigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }

@@ -133,3 +133,18 @@ func sharedData(_ relative: String) -> URL {
         .deletingLastPathComponent()
     return repository.deletingLastPathComponent().appendingPathComponent("shared/data/\(relative)").standardizedFileURL
 }
+
+/// Central differences of `loss` at `x`, step `h`.
+func numericGradient(_ x: [Double], h: Double = 1e-6, _ loss: ([Double]) -> Double) -> [Double] {
+    var g = [Double](repeating: 0, count: x.count)
+    var xp = x
+    for i in 0..<x.count {
+        xp[i] = x[i] + h
+        let up = loss(xp)
+        xp[i] = x[i] - h
+        let down = loss(xp)
+        xp[i] = x[i]
+        g[i] = (up - down) / (2 * h)
+    }
+    return g
+}

@@ -1,0 +1,56 @@
+import Foundation
+import LoomCore
+import LoomLayers
+
+/// Everything that defines a sequence-to-sequence run; saved in checkpoints.
+public struct Seq2SeqConfig: Codable, Equatable, Sendable {
+    public enum Optimizer: String, Codable, Sendable, CaseIterable { case sgd, adam }
+    public enum AttentionKind: String, Codable, Sendable, CaseIterable { case none, dot, general }
+
+    public var sourceUnits: SequenceUnits = .char
+    public var targetUnits: SequenceUnits = .char
+    /// Symbols kept per side (the three specials included); rarer ones become `<unk>`.
+    public var maxVocabulary = 30_000
+    public var layers = 1
+    public var hidden = 256
+    public var embedding = 64
+    public var attention: AttentionKind = .general
+    public var batchSize = 64
+    public var steps = 10_000
+    public var optimizer: Optimizer = .adam
+    public var learningRate: Float = 0.001
+    /// Clip the global norm of all gradients to this (0: no clipping).
+    public var clip: Float = 5
+    /// Dropout on the embeddings and on each LSTM layer's output while training.
+    public var dropout: Float = 0
+    public var l2: Float = 0
+    /// Longest source or target, in tokens; longer pairs are refused.
+    public var maxLength = 100
+    public var seed: UInt64 = 1
+
+    public init() {}
+
+    /// Throws a clear error for settings that cannot work.
+    public func validate() throws {
+        func bad(_ m: String) -> LoomError { .invalidArgument(m) }
+        if layers < 1 { throw bad("--layers must be at least 1") }
+        if hidden < 1 { throw bad("--hidden must be at least 1") }
+        if embedding < 1 { throw bad("--embedding must be at least 1") }
+        if batchSize < 1 { throw bad("--batch-size must be at least 1") }
+        if steps < 0 { throw bad("--steps must not be negative") }
+        if maxVocabulary < 4 { throw bad("--max-vocab must be at least 4 (three special symbols and one more)") }
+        if maxLength < 1 { throw bad("--max-length must be at least 1") }
+        if !(dropout >= 0 && dropout < 1) { throw bad("--dropout must be in [0, 1)") }
+        if l2 < 0 { throw bad("--l2 must not be negative") }
+        if clip < 0 { throw bad("--clip must not be negative") }
+        if !(learningRate > 0) { throw bad("--lr must be positive") }
+    }
+
+    /// The update rule at `step` (0-based).
+    public func rule(at step: Int) -> UpdateRule {
+        switch optimizer {
+        case .sgd: return .sgd(learningRate: learningRate)
+        case .adam: return .adam(learningRate: learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, step: step + 1)
+        }
+    }
+}

@@ -1,0 +1,233 @@
+import Foundation
+import LoomCore
+import LoomLayers
+
+/// An encoder–decoder LSTM with optional global attention, composed of the shared layers:
+///
+/// ```
+/// source ids ─ Embedding ─ LSTMStack (encoder, variable lengths) ─┬─ final state ─┐
+///                                                                  └─ outputs ─────┼─ Attention ─┐
+/// <s> y₁ … yₙ ─ Embedding ─ LSTMStack (decoder, starts from the encoder's state) ──┘             │
+///                                                               SoftmaxOutput (y₁ … yₙ </s>) ─────┘
+/// ```
+///
+/// Without attention the softmax reads the decoder's outputs (Sutskever et al., 2014); with it,
+/// Luong's attentional output `tanh(W_c c_t + W_h h_t)`. Teacher forcing in training; padding
+/// targets are −1 and cost nothing. Every parameter lives in one `ParameterStore`.
+public final class Seq2SeqModel {
+    public let config: Seq2SeqConfig
+    public let source: SequenceVocabulary
+    public let target: SequenceVocabulary
+    public let backend: any Backend
+    public let store = ParameterStore()
+    let sourceEmbedding: Embedding
+    let targetEmbedding: Embedding
+    let encoder: LSTMStack
+    let decoder: LSTMStack
+    let attention: Attention?
+    let output: SoftmaxOutput
+
+    /// Dropout sites: source embedding 0, encoder layers 1…, target embedding 64, decoder 65….
+    static let encoderSite = 1, targetSite = 64, decoderSite = 65
+
+    public init(config: Seq2SeqConfig, source: SequenceVocabulary, target: SequenceVocabulary,
+                backend: any Backend) throws {
+        try config.validate()
+        self.config = config
+        self.source = source
+        self.target = target
+        self.backend = backend
+        let h = config.hidden, e = config.embedding
+        func glorot(_ fanIn: Int, _ fanOut: Int) -> Initializer { .glorot(fanIn: fanIn, fanOut: fanOut) }
+        sourceEmbedding = Embedding(store: store, name: "encoder.embedding", vocabulary: source.count, width: e,
+                                    dropout: config.dropout, initializer: .truncatedNormal(mean: 0, standardDeviation: 0.1))
+        encoder = LSTMStack(store: store, prefix: "encoder.", layers: config.layers, inputWidth: e, hidden: h,
+                            dropout: config.dropout, initializer: glorot)
+        targetEmbedding = Embedding(store: store, name: "decoder.embedding", vocabulary: target.count, width: e,
+                                    dropout: config.dropout, initializer: .truncatedNormal(mean: 0, standardDeviation: 0.1))
+        decoder = LSTMStack(store: store, prefix: "decoder.", layers: config.layers, inputWidth: e, hidden: h,
+                            dropout: config.dropout, initializer: glorot)
+        switch config.attention {
+        case .none: attention = nil
+        case .dot: attention = Attention(store: store, prefix: "attention.", score: .dot, width: h, initializer: glorot(h, h))
+        case .general:
+            attention = Attention(store: store, prefix: "attention.", score: .general, width: h, initializer: glorot(h, h))
+        }
+        output = SoftmaxOutput(store: store, prefix: "output.", inputWidth: h, classes: target.count,
+                               initializer: glorot(h, target.count))
+        try store.allocate(on: backend, stateCount: config.optimizer == .adam ? 2 : 0, seed: config.seed ^ 0x5E02)
+    }
+
+    public var parameterCount: Int { store.count }
+
+    // MARK: Workspaces
+
+    /// Every device buffer for a batch of `batch` pairs padded to `sourceSteps` and `targetSteps`.
+    public final class Workspace {
+        public let batch, sourceSteps, targetSteps: Int
+        let training: Bool
+        /// `(S·B)` source ids, time-major; `(B)` source lengths; `(T·B)` decoder inputs, time-major;
+        /// `(T·B)` labels, batch-major with attention and time-major without (−1: padding).
+        let sourceIDs, sourceLengths, decoderInputs, labels: Tensor
+        let sourceEmbedded, targetEmbedded: Embedding.Workspace
+        let encoder, decoder: LSTMStack.Workspace
+        let attention: Attention.Workspace?
+        let output: SoftmaxOutput.Workspace
+        /// Non-padding labels of the uploaded batch.
+        var targets = 0
+        var top: Tensor?
+        var encoderOutputs: Tensor?
+        /// The attention's encoder half (batch-major outputs, keys) is up to date.
+        var attentionReady = false
+
+        init(model m: Seq2SeqModel, batch: Int, sourceSteps: Int, targetSteps: Int, training: Bool) throws {
+            let be = m.backend
+            self.batch = batch
+            self.sourceSteps = sourceSteps
+            self.targetSteps = targetSteps
+            self.training = training
+            sourceIDs = try be.zeros([sourceSteps * batch], dtype: .int32)
+            sourceLengths = try be.zeros([batch], dtype: .int32)
+            decoderInputs = try be.zeros([targetSteps * batch], dtype: .int32)
+            labels = try be.zeros([targetSteps * batch], dtype: .int32)
+            sourceEmbedded = try m.sourceEmbedding.workspace(rows: sourceSteps * batch, training: training)
+            targetEmbedded = try m.targetEmbedding.workspace(rows: targetSteps * batch, training: training)
+            encoder = try m.encoder.workspace(batch: batch, steps: sourceSteps, training: training, inputGradients: true)
+            encoder.lengths = sourceLengths
+            decoder = try m.decoder.workspace(batch: batch, steps: targetSteps, training: training, inputGradients: true,
+                                              initialStateGradients: true)
+            attention = try m.attention?.workspace(batch: batch, sourceSteps: sourceSteps, targetSteps: targetSteps,
+                                                   training: training)
+            output = try m.output.workspace(rows: batch * targetSteps, training: training, ownGradient: false)
+        }
+    }
+
+    public func workspace(batch: Int, sourceSteps: Int, targetSteps: Int, training: Bool) throws -> Workspace {
+        try Workspace(model: self, batch: batch, sourceSteps: sourceSteps, targetSteps: targetSteps, training: training)
+    }
+
+    /// Uploads a batch: `sources[b]` and `targets[b]` are ids without specials; the workspace
+    /// must be at least as long as the longest of each (plus one for `<s>` / `</s>`).
+    public func upload(sources: [[Int32]], targets: [[Int32]], into ws: Workspace) throws {
+        let b = ws.batch, s = ws.sourceSteps, t = ws.targetSteps
+        precondition(sources.count == b && targets.count == b)
+        var src = [Int32](repeating: 0, count: s * b), lengths = [Int32](repeating: 0, count: b)
+        var input = [Int32](repeating: SequenceVocabulary.end, count: t * b)
+        var labels = [Int32](repeating: -1, count: t * b)
+        var count = 0
+        let batchMajor = attention != nil
+        for k in 0..<b {
+            let x = sources[k], y = targets[k]
+            precondition(x.count <= s && y.count + 1 <= t, "sequence longer than its workspace")
+            lengths[k] = Int32(x.count)
+            for (i, id) in x.enumerated() { src[i * b + k] = id }
+            let fed = [SequenceVocabulary.start] + y, wanted = y + [SequenceVocabulary.end]
+            for i in 0..<wanted.count {
+                input[i * b + k] = fed[i]
+                labels[batchMajor ? k * t + i : i * b + k] = wanted[i]
+            }
+            count += wanted.count
+        }
+        try backend.upload(src, to: ws.sourceIDs)
+        try backend.upload(lengths, to: ws.sourceLengths)
+        try backend.upload(input, to: ws.decoderInputs)
+        try backend.upload(labels, to: ws.labels)
+        ws.targets = count
+    }
+
+    // MARK: Forward and backward
+
+    func site(_ step: Int, _ s: Int, training: Bool) -> DropoutSite? {
+        training && config.dropout > 0 ? DropoutSite(seed: config.seed, step: step, site: s) : nil
+    }
+
+    /// Encodes the uploaded sources and sets the decoder's initial state to the encoder's final one.
+    func encode(_ ws: Workspace, training: Bool, step: Int) throws {
+        let embedded = try sourceEmbedding.forward(ws.sourceEmbedded, ids: ws.sourceIDs, dropout: site(step, 0, training: training))
+        try encoder.resetState(ws.encoder)
+        ws.encoderOutputs = try encoder.forward(ws.encoder, input: .dense(embedded),
+                                                dropout: site(step, Self.encoderSite, training: training))
+        ws.attentionReady = false
+        for l in 0..<config.layers {
+            try backend.copy(ws.encoder.finalCell(l), to: ws.decoder.initialCell(l))
+            try backend.copy(ws.encoder.finalHidden(l), to: ws.decoder.initialHidden(l))
+        }
+    }
+
+    /// Runs the decoder over the uploaded inputs from its current initial state; returns what
+    /// the softmax reads (`(B·T, H)` batch-major with attention, `(T·B, H)` time-major without).
+    func decode(_ ws: Workspace, training: Bool, step: Int) throws -> Tensor {
+        let embedded = try targetEmbedding.forward(ws.targetEmbedded, ids: ws.decoderInputs,
+                                                   dropout: site(step, Self.targetSite, training: training))
+        let out = try decoder.forward(ws.decoder, input: .dense(embedded), dropout: site(step, Self.decoderSite, training: training))
+        guard let attention, let att = ws.attention else { return out }
+        defer { ws.attentionReady = true }
+        return try attention.forward(att, encoderOutputs: ws.encoderOutputs!, sourceLengths: ws.sourceLengths,
+                                     decoderOutputs: out, encoderReady: ws.attentionReady)
+    }
+
+    /// Teacher-forced loss of the uploaded batch, added to the running total.
+    public func forward(_ ws: Workspace, training: Bool, step: Int) throws {
+        try encode(ws, training: training, step: step)
+        let top = try decode(ws, training: training, step: step)
+        ws.top = top
+        try output.forward(top, labels: ws.labels, targets: ws.targets, ws.output)
+    }
+
+    /// Gradients of the mean loss of the last `forward` over every parameter.
+    func backward(_ ws: Workspace, step: Int) throws {
+        guard ws.training, let top = ws.top, let gradDecoder = ws.decoder.gradOutputs,
+              let gradEncoder = ws.encoder.gradOutputs else {
+            throw LoomError.invalidArgument("backward needs a training workspace after a forward pass")
+        }
+        if let attention, let att = ws.attention {
+            try output.backward(top, labels: ws.labels, targets: ws.targets, ws.output, into: att.gradOutput!)
+            try attention.backward(att, gradDecoderOutputs: gradDecoder, gradEncoderOutputs: gradEncoder)
+        } else {
+            try output.backward(top, labels: ws.labels, targets: ws.targets, ws.output, into: gradDecoder)
+            try backend.fill(gradEncoder, value: 0)
+        }
+        let dropping = config.dropout > 0
+        try decoder.backward(ws.decoder, input: .dense(ws.targetEmbedded.output(dropout: dropping)),
+                             dropout: site(step, Self.decoderSite, training: true))
+        try targetEmbedding.backward(ws.decoder.gradInputs!, ids: ws.decoderInputs,
+                                     dropout: site(step, Self.targetSite, training: true))
+        let final = (0..<config.layers).map { (cell: ws.decoder.gradInitialCells[$0], hidden: ws.decoder.gradInitialHiddens[$0]) }
+        try encoder.backward(ws.encoder, input: .dense(ws.sourceEmbedded.output(dropout: dropping)),
+                             dropout: site(step, Self.encoderSite, training: true), finalState: final)
+        try sourceEmbedding.backward(ws.encoder.gradInputs!, ids: ws.sourceIDs, dropout: site(step, 0, training: true))
+    }
+
+    /// One training step on the uploaded batch: forward, backward, L2, clipping, update.
+    public func trainStep(_ ws: Workspace, step: Int) throws {
+        try forward(ws, training: true, step: step)
+        try backward(ws, step: step)
+        try store.update(config.rule(at: step), l2: config.l2, clip: config.clip)
+    }
+
+    /// Mean loss per target symbol since the last call on `ws` (one download), or nil.
+    public func takeLoss(_ ws: Workspace) throws -> Double? { try output.takeLoss(ws.output) }
+
+    // MARK: Step-by-step decoding
+
+    /// One decoder step for every row of `ws` (a workspace of `targetSteps` 1): feeds `symbols`,
+    /// advances the state, and returns the next-symbol probabilities `(B, V)` on the device.
+    func step(_ ws: Workspace, symbols: [Int32]) throws -> Tensor {
+        try backend.upload(symbols, to: ws.decoderInputs)
+        let top = try decode(ws, training: false, step: 0)
+        try output.predict(top, ws.output)
+        try decoder.carryState(ws.decoder)
+        return ws.output.probabilities
+    }
+
+    /// Reorders the decoder state rows of `ws`: row `k` takes row `parents[k]`'s state.
+    func reorder(_ ws: Workspace, parents: [Int32], scratch: Tensor) throws {
+        let index = try backend.tensor(parents)
+        for l in 0..<config.layers {
+            for state in [ws.decoder.initialCell(l), ws.decoder.initialHidden(l)] {
+                try backend.gather(state, indices: index, into: scratch)
+                try backend.copy(scratch, to: state)
+            }
+        }
+    }
+}
