@@ -13,6 +13,8 @@ trap 'rm -rf "$logs"' EXIT
 # Tests run optimised: training loops in a debug build are 100× slower. `-enable-testing` keeps
 # `@testable import` working in release.
 flags=(-c release -Xswiftc -enable-testing)
+# The Python that has sacrebleu (scripts/setup.sh puts it in a venv when python3 lacks it).
+if [ -z "${LOOM_PYTHON:-}" ] && [ -x .build/check-venv/bin/python ]; then export LOOM_PYTHON="$PWD/.build/check-venv/bin/python"; fi
 echo "== building (release, with tests) =="
 swift build "${flags[@]}" --build-tests
 

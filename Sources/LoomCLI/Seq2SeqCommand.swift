@@ -10,7 +10,7 @@ struct Seq2SeqCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seq2seq",
         abstract: "Sequence to sequence: an encoder LSTM reads, a decoder LSTM (with attention) writes.",
-        subcommands: [Seq2SeqTrain.self, Seq2SeqTranslate.self, Seq2SeqEval.self])
+        subcommands: [Seq2SeqTrain.self, Seq2SeqTranslate.self, Seq2SeqEval.self, Seq2SeqPairs.self])
 }
 
 /// The built-in tasks, each a way to make pairs and the settings that suit it.
@@ -42,33 +42,16 @@ struct PairSource: ParsableArguments {
     }
 
     /// Training, validation and test pairs. For a pairs file, test is the file itself.
-    func load(validPairs: String?, validFraction: Double, seed: UInt64, maxLength: Int = 100) throws
-        -> (train: [SequencePair], valid: [SequencePair], test: [SequencePair]) {
+    func load(validPairs: String?, validFraction: Double, seed: UInt64, maxLength: Int = 100) throws -> PairSplit {
         switch task {
         case .reverseWords?:
-            let words = try PairFile.words(of: URL(fileURLWithPath: text!))
-            guard words.count >= 100 else { throw LoomError.invalidData("\(text!) has \(words.count) words; the task needs at least 100") }
-            // Train on windows of 2–6 words from the first 90%; validate and test on windows from
-            // the rest, the test set with 500 longer windows (7–10 words) than any seen in training.
-            let cut = words.count * 9 / 10
-            let train = PairFile.mirroredWindows(words[..<cut], minWords: 2, maxWords: 6, count: windows, seed: seed)
-                .filter { $0.source.count <= maxLength }
-            let held = PairFile.mirroredWindows(words[cut...], minWords: 2, maxWords: 6, count: 2_000, seed: 7)
-            let long = PairFile.mirroredWindows(words[(cut + words.count / 20)...], minWords: 7, maxWords: 10, count: 500, seed: 8)
-            return (train, Array(held.prefix(500)), Array(held.dropFirst(500)) + long)
+            return try PairSplit.reverseWords(text: URL(fileURLWithPath: text!), windows: windows, seed: seed,
+                                              maxLength: maxLength)
         case .g2p?:
-            let split = try PairFile.g2p(folder: URL(fileURLWithPath: dictionary!))
-            return (split.train, split.valid, split.test)
+            return try PairSplit.g2p(folder: URL(fileURLWithPath: dictionary!))
         case nil:
-            let all = try PairFile.read(URL(fileURLWithPath: pairs!))
-            if let validPairs {
-                return (all, try PairFile.read(URL(fileURLWithPath: validPairs)), all)
-            }
-            var rng = SeededGenerator(seed: seed ^ 0xA11)
-            let shuffled = all.shuffled(using: &rng)
-            let n = validFraction > 0 ? max(1, Int(Double(all.count) * validFraction)) : 0
-            guard n < all.count else { throw LoomError.invalidData("\(pairs!) has too few pairs to hold out \(n) for validation") }
-            return (Array(shuffled.dropFirst(n)), Array(shuffled.prefix(n)), all)
+            return try PairSplit.file(URL(fileURLWithPath: pairs!), valid: validPairs.map { URL(fileURLWithPath: $0) },
+                                      validFraction: validFraction, seed: seed)
         }
     }
 }
@@ -94,6 +77,8 @@ struct Seq2SeqTrain: ParsableCommand {
     var embedding = 64
     @Option(help: "none, dot or general (Luong et al., 2015).")
     var attention: Seq2SeqConfig.AttentionKind = .general
+    @Flag(help: "Add an encoder that reads each source backwards (outputs and final states summed).")
+    var bidirectional = false
     @Option(help: "Pairs per step.")
     var batchSize = 64
     @Option(help: "Training steps (default: 2 epochs, or until --max-minutes).")
@@ -104,6 +89,10 @@ struct Seq2SeqTrain: ParsableCommand {
     var optimizer: Seq2SeqConfig.Optimizer = .adam
     @Option(help: "Learning rate.")
     var lr: Float = 0.001
+    @Option(help: "Multiply the rate by this every --decay-every steps.")
+    var decay: Float = 0.5
+    @Option(help: "Steps between decays (0: never).")
+    var decayEvery = 0
     @Option(help: "Clip the global norm of the gradients to this (0: off).")
     var clip: Float = 5
     @Option(help: "Dropout on the embeddings and LSTM outputs (off at evaluation).")
@@ -150,9 +139,12 @@ struct Seq2SeqTrain: ParsableCommand {
         c.hidden = hidden
         c.embedding = embedding
         c.attention = attention
+        c.bidirectional = bidirectional
         c.batchSize = batchSize
         c.optimizer = optimizer
         c.learningRate = lr
+        c.decay = decay
+        c.decayEvery = decayEvery
         c.clip = clip
         c.dropout = dropout
         c.l2 = l2
@@ -169,7 +161,7 @@ struct Seq2SeqTrain: ParsableCommand {
         trainer.maxSeconds = maxMinutes.map { $0 * 60 }
         writeError("pairs: \(split.train.count) training, \(split.valid.count) validation; vocabularies: "
                    + "\(trainer.model.source.count) source, \(trainer.model.target.count) target symbols")
-        writeError("model: \(c.layers) × \(c.hidden) LSTM encoder and decoder, attention \(c.attention.rawValue), "
+        writeError("model: \(c.layers) × \(c.hidden) LSTM encoder and decoder, attention \(c.attention.rawValue)\(c.bidirectional ? ", bidirectional" : ""), "
                    + "\(trainer.model.parameterCount) parameters; \(c.steps) steps of \(c.batchSize) pairs")
         if let resume {
             try trainer.resume(from: URL(fileURLWithPath: resume))
@@ -267,6 +259,8 @@ struct Seq2SeqEval: ParsableCommand {
     var examples = 5
     @Option(help: "Score only the first N pairs.")
     var limit: Int?
+    @Option(help: "Also write the scores, settings and examples as JSON to this file.")
+    var json: String?
     @OptionGroup var device: DeviceOptions
 
     func run() throws {
@@ -286,6 +280,7 @@ struct Seq2SeqEval: ParsableCommand {
         let r = Scoring.report(outputs, test.map(\.references))
         // By source length (in tokens), to see whether longer inputs hold up.
         var byLength: [Int: (Int, Int)] = [:]
+        var record: [String: Any] = [:]
         for (i, p) in test.enumerated() {
             let n = Tokens.split(p.source, model.source.units).count
             let bucket = model.source.units == .char ? (n / 10) * 10 : n
@@ -307,5 +302,54 @@ struct Seq2SeqEval: ParsableCommand {
         }
         print(String(format: "chrF: %.2f", r.chrF))
         print(String(format: "BLEU: %.2f", r.bleu))
+        if let json {
+            let c = model.config
+            record["checkpoint"] = checkpoint
+            record["task"] = data.task?.rawValue ?? data.pairs ?? ""
+            record["decoding"] = decoding.greedy ? "greedy" : "beam \(decoding.beam ?? 4)"
+            record["model"] = ["layers": c.layers, "hidden": c.hidden, "embedding": c.embedding,
+                               "attention": c.attention.rawValue, "units": "\(c.sourceUnits.rawValue)→\(c.targetUnits.rawValue)",
+                               "parameters": model.parameterCount] as [String: Any]
+            record["pairs"] = r.count
+            record["exact"] = r.exactMatch
+            record["character_accuracy"] = r.characterAccuracy
+            record["wer"] = r.wordErrorRate
+            record["per"] = r.symbolErrorRate
+            record["chrf"] = r.chrF
+            record["bleu"] = r.bleu
+            record["decode_seconds"] = seconds
+            record["by_length"] = byLength.sorted { $0.key < $1.key }.map { ["from": $0.key, "exact": $0.value.0, "count": $0.value.1] }
+            record["examples"] = (0..<min(max(examples, 10), test.count)).map {
+                ["source": test[$0].source, "reference": test[$0].target, "output": outputs[$0]]
+            }
+            let data = try JSONSerialization.data(withJSONObject: record, options: [.prettyPrinted, .sortedKeys])
+            try AtomicFileWriter.write(data, to: URL(fileURLWithPath: json))
+        }
+    }
+}
+
+struct Seq2SeqPairs: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pairs",
+        abstract: "Write a task's training, validation and test pairs as pairs files, to look at or to train other tools on.")
+
+    @OptionGroup var data: PairSource
+    @Option(help: "Folder for train.tsv, valid.tsv and test.tsv.")
+    var out: String
+    @Option(help: "Longest training source kept, in characters (reverse-words).")
+    var maxLength = 100
+    @Option(help: "Random seed of the training windows.")
+    var seed: UInt64 = 1
+
+    func run() throws {
+        let split = try data.load(validPairs: nil, validFraction: 0.05, seed: seed, maxLength: maxLength)
+        let folder = URL(fileURLWithPath: out, isDirectory: true)
+        do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
+            throw LoomError.io("cannot create \(out): \(error.localizedDescription)")
+        }
+        for (name, pairs) in [("train", split.train), ("valid", split.valid), ("test", split.test)] {
+            try PairSplit.write(pairs, to: folder.appendingPathComponent("\(name).tsv"))
+            print("\(name).tsv: \(pairs.count) pairs")
+        }
     }
 }

@@ -147,3 +147,55 @@ public enum PairFile {
         return (try pairs(trainWords), try pairs(validWords), try pairs(testWords))
     }
 }
+
+/// Training, validation and test pairs of a task.
+public struct PairSplit: Sendable {
+    public var train: [SequencePair]
+    public var valid: [SequencePair]
+    public var test: [SequencePair]
+
+    public init(train: [SequencePair], valid: [SequencePair], test: [SequencePair]) {
+        self.train = train
+        self.valid = valid
+        self.test = test
+    }
+
+    /// The course's word mirroring on `text`: training windows of 2–6 words from its first 90%
+    /// (at most `maxLength` characters), 500 validation and 1,500 test windows of 2–6 words from
+    /// the rest, and 500 longer test windows (7–10 words) than any seen in training. The held-out
+    /// windows do not depend on `seed`.
+    public static func reverseWords(text url: URL, windows: Int, seed: UInt64, maxLength: Int) throws -> PairSplit {
+        let words = try PairFile.words(of: url)
+        guard words.count >= 100 else { throw LoomError.invalidData("\(url.path) has \(words.count) words; the task needs at least 100") }
+        let cut = words.count * 9 / 10
+        let train = PairFile.mirroredWindows(words[..<cut], minWords: 2, maxWords: 6, count: windows, seed: seed)
+            .filter { $0.source.count <= maxLength }
+        let held = PairFile.mirroredWindows(words[cut...], minWords: 2, maxWords: 6, count: 2_000, seed: 7)
+        let long = PairFile.mirroredWindows(words[(cut + words.count / 20)...], minWords: 7, maxWords: 10, count: 500, seed: 8)
+        return PairSplit(train: train, valid: Array(held.prefix(500)), test: Array(held.dropFirst(500)) + long)
+    }
+
+    /// Grapheme to phoneme on the CMU dictionary folder (its fixed split).
+    public static func g2p(folder: URL) throws -> PairSplit {
+        let s = try PairFile.g2p(folder: folder)
+        return PairSplit(train: s.train, valid: s.valid, test: s.test)
+    }
+
+    /// A pairs file, with `validFraction` of it held out (seeded) unless `valid` is given; the
+    /// test set is the whole file.
+    public static func file(_ url: URL, valid: URL?, validFraction: Double, seed: UInt64) throws -> PairSplit {
+        let all = try PairFile.read(url)
+        if let valid { return PairSplit(train: all, valid: try PairFile.read(valid), test: all) }
+        var rng = SeededGenerator(seed: seed ^ 0xA11)
+        let shuffled = all.shuffled(using: &rng)
+        let n = validFraction > 0 ? max(1, Int(Double(all.count) * validFraction)) : 0
+        guard n < all.count else { throw LoomError.invalidData("\(url.path) has too few pairs to hold out \(n) for validation") }
+        return PairSplit(train: Array(shuffled.dropFirst(n)), valid: Array(shuffled.prefix(n)), test: all)
+    }
+
+    /// Writes `pairs` as a pairs file (every reference a column).
+    public static func write(_ pairs: [SequencePair], to url: URL) throws {
+        let text = pairs.map { ([$0.source] + $0.references).joined(separator: "\t") }.joined(separator: "\n") + "\n"
+        try AtomicFileWriter.write(Data(text.utf8), to: url)
+    }
+}

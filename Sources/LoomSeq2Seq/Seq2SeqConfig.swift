@@ -15,10 +15,16 @@ public struct Seq2SeqConfig: Codable, Equatable, Sendable {
     public var hidden = 256
     public var embedding = 64
     public var attention: AttentionKind = .general
+    /// A second encoder reads each source backwards; its outputs (realigned) and final state
+    /// are added to the forward encoder's (the attention keys know what follows each symbol).
+    public var bidirectional = false
     public var batchSize = 64
     public var steps = 10_000
     public var optimizer: Optimizer = .adam
     public var learningRate: Float = 0.001
+    /// The rate is multiplied by `decay` every `decayEvery` steps (staircase; `decayEvery` 0: never).
+    public var decay: Float = 0.5
+    public var decayEvery = 0
     /// Clip the global norm of all gradients to this (0: no clipping).
     public var clip: Float = 5
     /// Dropout on the embeddings and on each LSTM layer's output while training.
@@ -29,6 +35,34 @@ public struct Seq2SeqConfig: Codable, Equatable, Sendable {
     public var seed: UInt64 = 1
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case sourceUnits, targetUnits, maxVocabulary, layers, hidden, embedding, attention, bidirectional, batchSize, steps
+        case optimizer, learningRate, decay, decayEvery, clip, dropout, l2, maxLength, seed
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        sourceUnits = try c.decode(SequenceUnits.self, forKey: .sourceUnits)
+        targetUnits = try c.decode(SequenceUnits.self, forKey: .targetUnits)
+        maxVocabulary = try c.decode(Int.self, forKey: .maxVocabulary)
+        layers = try c.decode(Int.self, forKey: .layers)
+        hidden = try c.decode(Int.self, forKey: .hidden)
+        embedding = try c.decode(Int.self, forKey: .embedding)
+        attention = try c.decode(AttentionKind.self, forKey: .attention)
+        bidirectional = try c.decodeIfPresent(Bool.self, forKey: .bidirectional) ?? false
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        steps = try c.decode(Int.self, forKey: .steps)
+        optimizer = try c.decode(Optimizer.self, forKey: .optimizer)
+        learningRate = try c.decode(Float.self, forKey: .learningRate)
+        decay = try c.decodeIfPresent(Float.self, forKey: .decay) ?? 0.5
+        decayEvery = try c.decodeIfPresent(Int.self, forKey: .decayEvery) ?? 0
+        clip = try c.decode(Float.self, forKey: .clip)
+        dropout = try c.decode(Float.self, forKey: .dropout)
+        l2 = try c.decode(Float.self, forKey: .l2)
+        maxLength = try c.decode(Int.self, forKey: .maxLength)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+    }
 
     /// Throws a clear error for settings that cannot work.
     public func validate() throws {
@@ -44,13 +78,21 @@ public struct Seq2SeqConfig: Codable, Equatable, Sendable {
         if l2 < 0 { throw bad("--l2 must not be negative") }
         if clip < 0 { throw bad("--clip must not be negative") }
         if !(learningRate > 0) { throw bad("--lr must be positive") }
+        if !(decay > 0 && decay <= 1) { throw bad("--decay must be in (0, 1]") }
+        if decayEvery < 0 { throw bad("--decay-every must not be negative") }
+    }
+
+    /// The learning rate at `step` (0-based).
+    public func learningRate(at step: Int) -> Float {
+        decayEvery > 0 ? learningRate * pow(decay, Float(step / decayEvery)) : learningRate
     }
 
     /// The update rule at `step` (0-based).
     public func rule(at step: Int) -> UpdateRule {
+        let lr = learningRate(at: step)
         switch optimizer {
-        case .sgd: return .sgd(learningRate: learningRate)
-        case .adam: return .adam(learningRate: learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, step: step + 1)
+        case .sgd: return .sgd(learningRate: lr)
+        case .adam: return .adam(learningRate: lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, step: step + 1)
         }
     }
 }

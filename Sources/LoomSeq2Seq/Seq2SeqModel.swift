@@ -23,12 +23,15 @@ public final class Seq2SeqModel {
     let sourceEmbedding: Embedding
     let targetEmbedding: Embedding
     let encoder: LSTMStack
+    /// The backward encoder of a bidirectional model.
+    let reverseEncoder: LSTMStack?
     let decoder: LSTMStack
     let attention: Attention?
     let output: SoftmaxOutput
 
-    /// Dropout sites: source embedding 0, encoder layers 1…, target embedding 64, decoder 65….
-    static let encoderSite = 1, targetSite = 64, decoderSite = 65
+    /// Dropout sites: source embedding 0, encoder layers 1…, reverse encoder 32…, target embedding
+    /// 64, decoder 65….
+    static let encoderSite = 1, reverseSite = 32, targetSite = 64, decoderSite = 65
 
     public init(config: Seq2SeqConfig, source: SequenceVocabulary, target: SequenceVocabulary,
                 backend: any Backend) throws {
@@ -43,6 +46,10 @@ public final class Seq2SeqModel {
                                     dropout: config.dropout, initializer: .truncatedNormal(mean: 0, standardDeviation: 0.1))
         encoder = LSTMStack(store: store, prefix: "encoder.", layers: config.layers, inputWidth: e, hidden: h,
                             dropout: config.dropout, initializer: glorot)
+        reverseEncoder = config.bidirectional
+            ? LSTMStack(store: store, prefix: "encoder.reverse.", layers: config.layers, inputWidth: e, hidden: h,
+                        dropout: config.dropout, initializer: glorot)
+            : nil
         targetEmbedding = Embedding(store: store, name: "decoder.embedding", vocabulary: target.count, width: e,
                                     dropout: config.dropout, initializer: .truncatedNormal(mean: 0, standardDeviation: 0.1))
         decoder = LSTMStack(store: store, prefix: "decoder.", layers: config.layers, inputWidth: e, hidden: h,
@@ -71,6 +78,13 @@ public final class Seq2SeqModel {
         let sourceIDs, sourceLengths, decoderInputs, labels: Tensor
         let sourceEmbedded, targetEmbedded: Embedding.Workspace
         let encoder, decoder: LSTMStack.Workspace
+        /// Bidirectional: `(S·B)` the permutation that reverses each source within its length
+        /// (its own inverse; padding stays), the reversed embeddings, the backward encoder, the
+        /// realigned outputs and their sum with the forward ones, and gradient scratch.
+        let reverseOrder: Tensor?
+        let reversedInput: Tensor?
+        let reverse: LSTMStack.Workspace?
+        let reverseAligned, encoderSum, gradScratch: Tensor?
         let attention: Attention.Workspace?
         let output: SoftmaxOutput.Workspace
         /// Non-padding labels of the uploaded batch.
@@ -94,6 +108,18 @@ public final class Seq2SeqModel {
             targetEmbedded = try m.targetEmbedding.workspace(rows: targetSteps * batch, training: training)
             encoder = try m.encoder.workspace(batch: batch, steps: sourceSteps, training: training, inputGradients: true)
             encoder.lengths = sourceLengths
+            if let r = m.reverseEncoder {
+                let rows = sourceSteps * batch, h = m.config.hidden
+                reverseOrder = try be.zeros([rows], dtype: .int32)
+                reversedInput = try be.zeros([rows, m.config.embedding])
+                reverse = try r.workspace(batch: batch, steps: sourceSteps, training: training, inputGradients: true)
+                reverse!.lengths = sourceLengths
+                reverseAligned = try be.zeros([rows, h])
+                encoderSum = try be.zeros([rows, h])
+                gradScratch = training ? try be.zeros([rows, max(h, m.config.embedding)]) : nil
+            } else {
+                reverseOrder = nil; reversedInput = nil; reverse = nil; reverseAligned = nil; encoderSum = nil; gradScratch = nil
+            }
             decoder = try m.decoder.workspace(batch: batch, steps: targetSteps, training: training, inputGradients: true,
                                               initialStateGradients: true)
             attention = try m.attention?.workspace(batch: batch, sourceSteps: sourceSteps, targetSteps: targetSteps,
@@ -130,6 +156,14 @@ public final class Seq2SeqModel {
         }
         try backend.upload(src, to: ws.sourceIDs)
         try backend.upload(lengths, to: ws.sourceLengths)
+        if let order = ws.reverseOrder {
+            var index = [Int32](repeating: 0, count: s * b)
+            for k in 0..<b {
+                let n = Int(lengths[k])
+                for t in 0..<s { index[t * b + k] = Int32((t < n ? n - 1 - t : t) * b + k) }
+            }
+            try backend.upload(index, to: order)
+        }
         try backend.upload(input, to: ws.decoderInputs)
         try backend.upload(labels, to: ws.labels)
         ws.targets = count
@@ -148,6 +182,21 @@ public final class Seq2SeqModel {
         ws.encoderOutputs = try encoder.forward(ws.encoder, input: .dense(embedded),
                                                 dropout: site(step, Self.encoderSite, training: training))
         ws.attentionReady = false
+        if let reverseEncoder, let r = ws.reverse, let order = ws.reverseOrder {
+            // Each source backwards (within its length), then its outputs back in source order.
+            try backend.gather(embedded, indices: order, into: ws.reversedInput!)
+            try reverseEncoder.resetState(r)
+            let out = try reverseEncoder.forward(r, input: .dense(ws.reversedInput!),
+                                                 dropout: site(step, Self.reverseSite, training: training))
+            try backend.gather(out, indices: order, into: ws.reverseAligned!)
+            try backend.add(ws.encoderOutputs!, ws.reverseAligned!, into: ws.encoderSum!)
+            ws.encoderOutputs = ws.encoderSum
+            for l in 0..<config.layers {
+                try backend.add(ws.encoder.finalCell(l), r.finalCell(l), into: ws.decoder.initialCell(l))
+                try backend.add(ws.encoder.finalHidden(l), r.finalHidden(l), into: ws.decoder.initialHidden(l))
+            }
+            return
+        }
         for l in 0..<config.layers {
             try backend.copy(ws.encoder.finalCell(l), to: ws.decoder.initialCell(l))
             try backend.copy(ws.encoder.finalHidden(l), to: ws.decoder.initialHidden(l))
@@ -175,7 +224,7 @@ public final class Seq2SeqModel {
     }
 
     /// Gradients of the mean loss of the last `forward` over every parameter.
-    func backward(_ ws: Workspace, step: Int) throws {
+    public func backward(_ ws: Workspace, step: Int) throws {
         guard ws.training, let top = ws.top, let gradDecoder = ws.decoder.gradOutputs,
               let gradEncoder = ws.encoder.gradOutputs else {
             throw LoomError.invalidArgument("backward needs a training workspace after a forward pass")
@@ -193,9 +242,21 @@ public final class Seq2SeqModel {
         try targetEmbedding.backward(ws.decoder.gradInputs!, ids: ws.decoderInputs,
                                      dropout: site(step, Self.targetSite, training: true))
         let final = (0..<config.layers).map { (cell: ws.decoder.gradInitialCells[$0], hidden: ws.decoder.gradInitialHiddens[$0]) }
+        if let reverseEncoder, let r = ws.reverse, let order = ws.reverseOrder {
+            // The sum passes its gradient to both encoders; the permutation is its own inverse.
+            try backend.gather(gradEncoder, indices: order, into: r.gradOutputs!)
+            try reverseEncoder.backward(r, input: .dense(ws.reversedInput!), dropout: site(step, Self.reverseSite, training: true),
+                                        finalState: final)
+        }
         try encoder.backward(ws.encoder, input: .dense(ws.sourceEmbedded.output(dropout: dropping)),
                              dropout: site(step, Self.encoderSite, training: true), finalState: final)
-        try sourceEmbedding.backward(ws.encoder.gradInputs!, ids: ws.sourceIDs, dropout: site(step, 0, training: true))
+        let gradEmbedded = ws.encoder.gradInputs!
+        if let r = ws.reverse, let order = ws.reverseOrder, let scratch = ws.gradScratch {
+            let back = scratch.reshaped([scratch.count]).elements(0, count: gradEmbedded.count).reshaped(gradEmbedded.shape)
+            try backend.gather(r.gradInputs!, indices: order, into: back)
+            try backend.axpy(alpha: 1, back, gradEmbedded)
+        }
+        try sourceEmbedding.backward(gradEmbedded, ids: ws.sourceIDs, dropout: site(step, 0, training: true))
     }
 
     /// One training step on the uploaded batch: forward, backward, L2, clipping, update.

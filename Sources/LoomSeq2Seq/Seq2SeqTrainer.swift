@@ -187,7 +187,7 @@ public final class Seq2SeqTrainer: TrainingTask {
     }
 
     public func takeLoss() throws -> Double? { try takeLoss(training: true) }
-    public func learningRate(at step: Int) -> Float { config.learningRate }
+    public func learningRate(at step: Int) -> Float { config.learningRate(at: step) }
     public var canValidate: Bool { !valid.isEmpty }
     public func validate(at step: Int) throws -> [(String, Double)] { try validate() }
 

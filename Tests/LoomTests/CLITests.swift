@@ -140,4 +140,47 @@ final class CLITests: XCTestCase {
             XCTAssertFalse(run.output.isEmpty, "\(extra)")
         }
     }
+
+    // MARK: seq2seq
+
+    func testSeq2SeqTrainTranslateEvalAndBadInput() throws {
+        let rows = (0..<120).map { i -> String in
+            let w = ["abc", "bca", "cab", "aab", "bba", "cc"][i % 6] + ["", "a", "bc"][i % 3]
+            return "\(w)\t\(String(w.reversed()))"
+        }
+        let pairs = try write("pairs.tsv", rows.joined(separator: "\n") + "\n")
+        let checkpoint = folder.appendingPathComponent("s.ckpt").path
+        let train = try loom(["seq2seq", "train", "--pairs", pairs, "--hidden", "16", "--embedding", "8", "--steps", "30",
+                              "--batch-size", "16", "--checkpoint", checkpoint, "--device", "cpu", "--eval-every", "0"])
+        XCTAssertEqual(train.status, 0, train.errors)
+        XCTAssertTrue(train.output.contains("validation: loss"), train.output)
+        let translate = try loom(["seq2seq", "translate", "--checkpoint", checkpoint, "--greedy", "abc", "cab", "--device", "cpu"])
+        XCTAssertEqual(translate.status, 0, translate.errors)
+        XCTAssertEqual(translate.output.split(separator: "\n").count, 2, translate.output)
+        let eval = try loom(["seq2seq", "eval", "--checkpoint", checkpoint, "--pairs", pairs, "--beam", "2", "--device", "cpu",
+                             "--json", folder.appendingPathComponent("e.json").path])
+        XCTAssertEqual(eval.status, 0, eval.errors)
+        for line in ["exact match: ", "chrF: ", "BLEU: "] { XCTAssertTrue(eval.output.contains(line), eval.output) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("e.json").path))
+
+        // Bad input: a clear message and a non-zero exit, never a trace.
+        let noTab = try write("bad.tsv", "abc\tcba\nno tab here\n")
+        let binary = try write("bin.tsv", "abc\tcba\n\u{0}\u{1}\u{2}\n")
+        let lstm = try tinyCheckpoint()
+        let cases: [([String], String)] = [
+            (["seq2seq", "train", "--pairs", noTab, "--device", "cpu"], "bad.tsv:2: no tab"),
+            (["seq2seq", "train", "--pairs", binary, "--device", "cpu"], "binary"),
+            (["seq2seq", "train", "--pairs", folder.appendingPathComponent("missing.tsv").path, "--device", "cpu"], "no such file"),
+            (["seq2seq", "train", "--pairs", pairs, "--max-length", "3", "--device", "cpu"], "longer than --max-length 3"),
+            (["seq2seq", "translate", "--checkpoint", lstm, "abc", "--device", "cpu"], "not a sequence-to-sequence checkpoint"),
+            (["seq2seq", "translate", "--checkpoint", checkpoint, "abz", "--device", "cpu"], "never saw: 'z'"),
+            (["seq2seq", "train", "--device", "cpu"], "give one of --pairs and --task"),
+        ]
+        for (arguments, fragment) in cases {
+            let run = try loom(arguments)
+            XCTAssertNotEqual(run.status, 0, "\(arguments) succeeded")
+            XCTAssertTrue(run.errors.contains(fragment), "\(arguments): \(run.errors)")
+            XCTAssertFalse(run.errors.contains("Fatal error") || run.errors.contains("Backtrac"), run.errors)
+        }
+    }
 }

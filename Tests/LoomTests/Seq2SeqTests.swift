@@ -48,6 +48,54 @@ final class Seq2SeqTests: XCTestCase {
         }
     }
 
+    /// Every parameter's gradient through the whole model — embeddings, both encoders (variable
+    /// lengths), the decoder from the encoders' state, attention, dropout, padded softmax — against
+    /// central differences of the model's own loss.
+    func testWholeModelGradientsMatchFiniteDifferences() throws {
+        for attention in [Seq2SeqConfig.AttentionKind.general, .none] {
+            var c = Seq2SeqConfig()
+            c.layers = 2
+            c.hidden = 5
+            c.embedding = 3
+            c.attention = attention
+            c.bidirectional = attention != .none
+            c.dropout = 0.2
+            c.seed = 9
+            let vocabulary = SequenceVocabulary(units: .char, symbols: ["<unk>", "<s>", "</s>", "a", "b", "c"])
+            let model = try Seq2SeqModel(config: c, source: vocabulary, target: vocabulary, backend: be)
+            let ws = try model.workspace(batch: 3, sourceSteps: 4, targetSteps: 4, training: true)
+            try model.upload(sources: [[3, 4, 5, 3], [4], [5, 3]], targets: [[5, 4], [3, 3, 4], [4]], into: ws)
+            func loss() throws -> Double {
+                try model.forward(ws, training: true, step: 3)
+                return try model.takeLoss(ws)!
+            }
+            _ = try loss()
+            try model.backward(ws, step: 3)
+            let analytic = try be.floats(model.store.gradients)
+            var values = try be.floats(model.store.values)
+            var checked = 0
+            for i in stride(from: 0, to: values.count, by: max(1, values.count / 150)) {
+                let v = values[i], eps: Float = 1e-2
+                values[i] = v + eps
+                try be.upload(values, to: model.store.values)
+                let up = try loss()
+                values[i] = v - eps
+                try be.upload(values, to: model.store.values)
+                let down = try loss()
+                values[i] = v
+                let numeric = (up - down) / Double(2 * eps)
+                let name = model.store.parameters.first { p in
+                    p.value.offset <= i && i < p.value.offset + p.value.count
+                }!.name
+                XCTAssertEqual(Double(analytic[i]), numeric, accuracy: 2e-3 + 0.05 * abs(numeric),
+                               "\(attention): ∂loss/∂\(name)[\(i)]")
+                checked += 1
+            }
+            try be.upload(values, to: model.store.values)
+            XCTAssertGreaterThan(checked, 100)
+        }
+    }
+
     func testBeamOfOneIsGreedyAndBeamsAreTrueLogProbabilities() throws {
         let train = pairs(1_000, seed: 4) { String($0.reversed()) }
         var c = tinyConfig(.general)
