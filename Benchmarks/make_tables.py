@@ -496,6 +496,97 @@ def readme_block(folder):
     return "\n".join(out)
 
 
+# --- sequence to sequence -------------------------------------------------------------------------
+
+S2S_TASKS = [("reverse-words", "word mirroring (prose8 windows)"), ("g2p", "grapheme → phoneme (CMUdict)"),
+             ("translation", "German → English (Ding pairs)")]
+
+
+def jsonl(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def s2s_loom(task_dir):
+    """Loom's run of one task: the last report, the last validation, the eval records."""
+    log = jsonl(os.path.join(task_dir, "loom-train.jsonl"))
+    reports = [r for r in log if "examples_per_sec" in r]
+    valids = [r for r in log if "valid_exact" in r]
+    return {"report": reports[-1] if reports else None, "valid": valids[-1] if valids else None,
+            "beam": maybe(os.path.join(task_dir, "loom-eval.json")),
+            "greedy": maybe(os.path.join(task_dir, "loom-eval-greedy.json")),
+            "last": maybe(os.path.join(task_dir, "loom-eval-last.json"))}
+
+
+def rows_first(l):
+    """The row that carries the training rate: the first one shown."""
+    return "Loom, beam 4, last checkpoint" if l["last"] else "Loom, beam 4"
+
+
+def s2s_rows(folder):
+    rows = []
+    for task, title in S2S_TASKS:
+        d = os.path.join(folder, task)
+        if not os.path.exists(os.path.join(d, "loom-train.jsonl")):
+            continue
+        l, t = s2s_loom(d), maybe(os.path.join(d, "torch.json"))
+        minutes = l["report"]["elapsed"] / 60 if l["report"] else None
+        best = " (best validation chrF)" if l["last"] else ""
+        for name, e in [("Loom, beam 4, last checkpoint", l["last"]), (f"Loom, beam 4{best}", l["beam"]),
+                        (f"Loom, greedy{best}", l["greedy"])]:
+            if e:
+                rows.append([title, name, n(minutes, 1), n(l["report"]["examples_per_sec"]) if name == rows_first(l) else "",
+                             pct(e["exact"]), n(e["chrf"], 1), n(e["bleu"], 1),
+                             pct(e["wer"]) if task == "g2p" else "–", pct(e["per"]) if task == "g2p" else "–"])
+        if t:
+            rows.append([title, f"PyTorch {t['torch'].split('+')[0]}, greedy", n(t["train_seconds"] / 60, 1),
+                         n(t["pairs_per_sec"]), pct(t["exact"]), n(t["chrf"], 1), n(t["bleu"], 1),
+                         pct(t["wer"]) if task == "g2p" else "–", pct(t["per"]) if task == "g2p" else "–"])
+    return rows
+
+
+def s2s_table(folder):
+    header = ["task", "tool, decoding", "training minutes", "training pairs/s", "exact match", "chrF", "BLEU",
+              "WER", "PER"]
+    return table(header, s2s_rows(folder))
+
+
+def s2s_examples(folder, task, count=4):
+    e = maybe(os.path.join(folder, task, "loom-eval.json"))
+    if not e:
+        return ""
+    lines = [f"- `{x['source']}` → `{x['output']}`" + ("" if x["output"] == x["reference"] else f" (reference: `{x['reference']}`)")
+             for x in e["examples"][:count]]
+    return "\n".join(lines)
+
+
+def s2s_block(folder, readme=False):
+    meta = maybe(os.path.join(folder, "machine.json"))
+    out = []
+    if meta:
+        out.append(f"On {meta['cores']} cores of an {meta['cpu']}, {meta['date']}, Loom commit `{meta['commit'][:7]}`"
+                   f"{' with uncommitted changes' if meta.get('uncommitted') else ''}; PyTorch {meta['torch']}, "
+                   f"sacrebleu {meta['sacrebleu']}.")
+    out.append("Each task: Loom (`loom seq2seq train`, CPU backend, 2 threads) for its time budget, then the PyTorch "
+               "baseline (`Benchmarks/baselines/seq2seq/seq2seq_torch.py`: the same model — embedding 64, "
+               "LSTM 256 encoder read both ways and decoder, Luong general attention — the same Adam schedule, "
+               "batches and pairs files) for the same budget, one after the other; both scored on the task's test "
+               "pairs against every reference (chrF and BLEU as sacrebleu computes them). Files: "
+               f"[`{rel(folder)}`]({rel(folder) if not readme else rel(folder)}).")
+    out.append(s2s_table(folder))
+    bench = maybe(os.path.join(folder, "bench.json"))
+    if bench and not readme:
+        out.append("`loom-bench seq2seq` (training steps over a run's batches, and decoding of test sources; untrained weights):")
+        out.append(table(["task", "attention", "backend", "training pairs/s", "greedy sequences/s", "beam 4 sequences/s"],
+                         [[r["task"], r["attention"], r["backend"], n(r["trainingPairsPerSecond"]),
+                           n(r["greedySequencesPerSecond"]), n(r["beamSequencesPerSecond"], 1)] for r in bench]))
+    for task, title in S2S_TASKS:
+        ex = s2s_examples(folder, task)
+        if ex:
+            out.append(f"Examples, {title} (Loom, beam 4, the first test pairs):\n\n{ex}")
+    return "\n\n".join(out)
+
+
 def replace_block(path, name, body):
     text = open(path).read()
     begin, end = f"<!-- generated: {name} -->", f"<!-- end generated: {name} -->"
@@ -514,13 +605,22 @@ def replace_block(path, name, body):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("folder", help="a results folder written by Benchmarks/reproduce.sh")
+    p.add_argument("--seq2seq", metavar="DIR", help="also the sequence-to-sequence tables from a folder written by "
+                                                    "Benchmarks/baselines/seq2seq/run_seq2seq.sh")
     p.add_argument("--write", action="store_true", help="replace the generated blocks of RESULTS.md and README.md")
     args = p.parse_args()
     folder = os.path.abspath(args.folder)
     if not os.path.exists(os.path.join(folder, "machine.json")):
         sys.exit(f"make_tables: {folder} has no machine.json: not a folder written by Benchmarks/reproduce.sh")
     blocks = {"local": local_block(folder), "h100": h100_block(), "readme-summary": readme_block(folder)}
+    if args.seq2seq:
+        s2s = os.path.abspath(args.seq2seq)
+        blocks["seq2seq"] = s2s_block(s2s)
+        blocks["readme-seq2seq"] = s2s_block(s2s, readme=True)
     if args.write:
+        if args.seq2seq:
+            replace_block(os.path.join(HERE, "RESULTS.md"), "seq2seq", blocks["seq2seq"])
+            replace_block(os.path.join(REPO, "README.md"), "readme-seq2seq", blocks["readme-seq2seq"])
         replace_block(os.path.join(HERE, "RESULTS.md"), "local", blocks["local"])
         replace_block(os.path.join(HERE, "RESULTS.md"), "h100", blocks["h100"])
         replace_block(os.path.join(REPO, "README.md"), "readme-summary", blocks["readme-summary"])

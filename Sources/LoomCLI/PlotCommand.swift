@@ -51,6 +51,15 @@ struct PlotCommand: ParsableCommand {
             panels.append(LineChart(series: lines("valid_perplexity"), title: "Validation perplexity", xLabel: "step",
                                     yLabel: "perplexity", yScale: logY ? .log : .linear))
         }
+        // Sequence-to-sequence runs: exact match and chrF of greedy outputs on the validation pairs.
+        if histories.contains(where: { $0.has("valid_exact") }) {
+            panels.append(LineChart(series: lines("valid_exact"), title: "Validation exact match", xLabel: "step",
+                                    yLabel: "fraction exact", yScale: .linear))
+        }
+        if histories.contains(where: { $0.has("valid_chrf") }) {
+            panels.append(LineChart(series: lines("valid_chrf"), title: "Validation chrF", xLabel: "step",
+                                    yLabel: "chrF", yScale: .linear))
+        }
         // Frames one above the other, aligned.
         let left = panels.map { $0.requiredLeftMargin() }.max() ?? 0
         for k in panels.indices { panels[k].leftMargin = left }
@@ -60,7 +69,7 @@ struct PlotCommand: ParsableCommand {
         }
         try doc.write(to: URL(fileURLWithPath: out))
         let points = histories.map { $0.series("loss").x.count }
-        print("wrote \(out): \(panels.count == 1 ? "loss" : "loss and validation perplexity") of \(runs.count) "
+        print("wrote \(out): \(panels.compactMap(\.title).joined(separator: ", ").lowercased()) of \(runs.count) "
                   + "run\(runs.count == 1 ? "" : "s") (\(points.map(String.init).joined(separator: ", ")) points)")
     }
 

@@ -77,26 +77,26 @@ struct Seq2SeqTrain: ParsableCommand {
     var embedding = 64
     @Option(help: "none, dot or general (Luong et al., 2015).")
     var attention: Seq2SeqConfig.AttentionKind = .general
-    @Flag(help: "Add an encoder that reads each source backwards (outputs and final states summed).")
-    var bidirectional = false
+    @Flag(inversion: .prefixedNo, help: "Add an encoder that reads each source backwards (outputs and final states summed).")
+    var bidirectional = true
     @Option(help: "Pairs per step.")
     var batchSize = 64
-    @Option(help: "Training steps (default: 2 epochs, or until --max-minutes).")
+    @Option(help: "Training steps (default: reverse-words 6000, g2p 40000, pairs files 2 epochs; or until --max-minutes).")
     var steps: Int?
     @Option(help: "Epochs (instead of --steps).")
     var epochs: Int?
     @Option(help: "sgd or adam.")
     var optimizer: Seq2SeqConfig.Optimizer = .adam
     @Option(help: "Learning rate.")
-    var lr: Float = 0.001
+    var lr: Float = 0.002
     @Option(help: "Multiply the rate by this every --decay-every steps.")
     var decay: Float = 0.5
-    @Option(help: "Steps between decays (0: never).")
-    var decayEvery = 0
+    @Option(help: "Steps between decays (0: never; default: reverse-words 2500, g2p 8000, pairs files 0).")
+    var decayEvery: Int?
     @Option(help: "Clip the global norm of the gradients to this (0: off).")
     var clip: Float = 5
-    @Option(help: "Dropout on the embeddings and LSTM outputs (off at evaluation).")
-    var dropout: Float = 0
+    @Option(help: "Dropout on the embeddings and LSTM outputs (off at evaluation; default: g2p 0.1, else 0).")
+    var dropout: Float?
     @Option(help: "L2 weight decay on the weight matrices.")
     var l2: Float = 0
     @Option(help: "Longest source or target in tokens; longer pairs are refused.")
@@ -120,6 +120,8 @@ struct Seq2SeqTrain: ParsableCommand {
     var checkpoint: String?
     @Option(help: "Steps between checkpoints.")
     var saveEvery = 1000
+    @Option(help: "Also keep the checkpoint with the best validation chrF here (early stopping).")
+    var best: String?
     @Option(help: "Append a JSON line per report to this file (for `loom plot`).")
     var log: String?
     @Option(help: "Continue the run saved in this checkpoint.")
@@ -144,16 +146,26 @@ struct Seq2SeqTrain: ParsableCommand {
         c.optimizer = optimizer
         c.learningRate = lr
         c.decay = decay
-        c.decayEvery = decayEvery
+        switch data.task {
+        case .reverseWords?: c.decayEvery = decayEvery ?? 2500
+        case .g2p?: c.decayEvery = decayEvery ?? 8000
+        case nil: c.decayEvery = decayEvery ?? 0
+        }
         c.clip = clip
-        c.dropout = dropout
+        c.dropout = dropout ?? (data.task == .g2p ? 0.1 : 0)
         c.l2 = l2
         c.maxLength = maxLength
         c.maxVocabulary = maxVocab
         c.seed = seed
         let split = try data.load(validPairs: validPairs, validFraction: validFraction, seed: seed, maxLength: maxLength)
         let perEpoch = (split.train.count + batchSize - 1) / max(batchSize, 1)
-        c.steps = steps ?? perEpoch * (epochs ?? 2)
+        switch (steps, epochs, data.task) {
+        case let (s?, _, _): c.steps = s
+        case let (nil, e?, _): c.steps = perEpoch * e
+        case (nil, nil, .reverseWords?): c.steps = 6000
+        case (nil, nil, .g2p?): c.steps = 40000
+        case (nil, nil, nil): c.steps = perEpoch * 2
+        }
         let backend = try device.open()
         let trainer = try Seq2SeqTrainer(train: split.train, valid: split.valid, config: c, backend: backend)
         trainer.reportEvery = max(1, reportEvery)
@@ -172,6 +184,7 @@ struct Seq2SeqTrain: ParsableCommand {
             trainer.checkpointURL = URL(fileURLWithPath: checkpoint)
             trainer.saveEvery = max(1, saveEvery)
         }
+        trainer.bestURL = best.map { URL(fileURLWithPath: $0) }
         let bar = ProgressBar()
         let limit = maxMinutes.map { $0 * 60 }
         trainer.onProgress = { p in
@@ -194,6 +207,9 @@ struct Seq2SeqTrain: ParsableCommand {
                          summary.stoppedByTime ? ", stopped by --max-minutes" : ""))
         } else {
             print(String(format: "trained %d steps (%.0f pairs/s)", summary.steps, summary.pairsPerSecond))
+        }
+        if let b = trainer.best, let best {
+            print(String(format: "best validation chrF %.2f at step %d, kept in %@", b.chrF, b.step, best))
         }
     }
 }
@@ -285,7 +301,8 @@ struct Seq2SeqEval: ParsableCommand {
             let n = Tokens.split(p.source, model.source.units).count
             let bucket = model.source.units == .char ? (n / 10) * 10 : n
             let hit = p.references.contains(outputs[i]) ? 1 : 0
-            byLength[bucket, default: (0, 0)] = (byLength[bucket]!.0 + hit, byLength[bucket]!.1 + 1)
+            let (hits, count) = byLength[bucket, default: (0, 0)]
+            byLength[bucket] = (hits + hit, count + 1)
         }
         let unit = model.source.units == .char ? "characters" : "tokens"
         for (n, v) in byLength.sorted(by: { $0.key < $1.key }) {

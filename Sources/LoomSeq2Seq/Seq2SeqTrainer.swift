@@ -17,6 +17,9 @@ public final class Seq2SeqTrainer: TrainingTask {
     public var validDecodeLimit = 500
     public var checkpointURL: URL?
     public var saveEvery: Int?
+    /// Also keep the checkpoint of the best validation chrF so far here (early stopping).
+    public var bestURL: URL?
+    public private(set) var best: (step: Int, chrF: Double)?
     public var log: RunLog?
     public var maxSeconds: Double?
     public var onProgress: ((TrainingReport) -> Void)?
@@ -189,7 +192,14 @@ public final class Seq2SeqTrainer: TrainingTask {
     public func takeLoss() throws -> Double? { try takeLoss(training: true) }
     public func learningRate(at step: Int) -> Float { config.learningRate(at: step) }
     public var canValidate: Bool { !valid.isEmpty }
-    public func validate(at step: Int) throws -> [(String, Double)] { try validate() }
+    public func validate(at step: Int) throws -> [(String, Double)] {
+        let metrics = try validate()
+        if let url = bestURL, let chrF = metrics.first(where: { $0.0 == "valid_chrf" })?.1, chrF > (best?.chrF ?? -1) {
+            try saveCheckpoint(to: url, step: step)
+            best = (step, chrF)
+        }
+        return metrics
+    }
 
     // MARK: Validation
 

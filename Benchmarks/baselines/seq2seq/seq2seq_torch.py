@@ -78,12 +78,20 @@ def vocab(seqs, max_size):
 
 
 class Seq2Seq(nn.Module):
-    def __init__(self, vs, vt, emb, hidden, layers, attention):
+    def __init__(self, vs, vt, emb, hidden, layers, attention, bidirectional, dropout):
         super().__init__()
+        # Dropout where Loom has it: the embeddings and every LSTM layer's output.
+        self.drop = nn.Dropout(dropout)
         self.src_emb = nn.Embedding(vs, emb)
         self.tgt_emb = nn.Embedding(vt, emb)
-        self.encoder = nn.LSTM(emb, hidden, layers)
-        self.decoder = nn.LSTM(emb, hidden, layers)
+        self.layers, self.hidden, self.bidirectional = layers, hidden, bidirectional
+        # Bidirectional as Loom's: a second encoder reads each source backwards; outputs and final
+        # states of the two directions are summed. (nn.LSTM's layers above the first would see
+        # both directions concatenated, so the reverse encoder is a separate stack.)
+        inner = dropout if layers > 1 else 0.0
+        self.encoder = nn.LSTM(emb, hidden, layers, dropout=inner)
+        self.reverse = nn.LSTM(emb, hidden, layers, dropout=inner) if bidirectional else None
+        self.decoder = nn.LSTM(emb, hidden, layers, dropout=inner)
         self.attention = attention
         if attention == "general":
             self.wa = nn.Linear(hidden, hidden, bias=False)
@@ -91,14 +99,29 @@ class Seq2Seq(nn.Module):
             self.wh = nn.Linear(hidden, hidden, bias=False)
         self.out = nn.Linear(hidden, vt)
 
+    def run(self, lstm, x, lengths, total):
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), enforce_sorted=False)
+        out, state = lstm(packed)
+        out, _ = nn.utils.rnn.pad_packed_sequence(out, total_length=total)
+        return self.drop(out), state
+
     def encode(self, src, lengths):
-        packed = nn.utils.rnn.pack_padded_sequence(self.src_emb(src), lengths.cpu(), enforce_sorted=False)
-        out, state = self.encoder(packed)
-        out, _ = nn.utils.rnn.pad_packed_sequence(out, total_length=src.shape[0])
-        return out, state  # out (S, B, H)
+        x = self.drop(self.src_emb(src))
+        out, (h, c) = self.run(self.encoder, x, lengths, src.shape[0])
+        if self.reverse is not None:
+            # Reverse each source within its length (padding stays), encode, realign.
+            s = src.shape[0]
+            t = torch.arange(s)[:, None]
+            idx = torch.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)  # (S, B)
+            xr = x.gather(0, idx[:, :, None].expand_as(x))
+            outr, (hr, cr) = self.run(self.reverse, xr, lengths, s)
+            out = out + outr.gather(0, idx[:, :, None].expand_as(outr))
+            h, c = h + hr, c + cr
+        return out, (h, c)  # out (S, B, H)
 
     def decode(self, inp, state, enc, mask):
-        out, state = self.decoder(self.tgt_emb(inp), state)  # (T, B, H)
+        out, state = self.decoder(self.drop(self.tgt_emb(inp)), state)  # (T, B, H)
+        out = self.drop(out)
         if self.attention == "general":
             keys = self.wa(enc)  # (S, B, H)
             scores = torch.einsum("tbh,sbh->bts", out, keys).masked_fill(~mask[:, None, :], float("-inf"))
@@ -135,6 +158,10 @@ def main():
     p.add_argument("--embedding", type=int, default=64)
     p.add_argument("--layers", type=int, default=1)
     p.add_argument("--attention", default="general", choices=["none", "general"])
+    p.add_argument("--bidirectional", action="store_true")
+    p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--decay", type=float, default=0.5)
+    p.add_argument("--decay-every", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=0.001)
     p.add_argument("--clip", type=float, default=5)
@@ -157,7 +184,7 @@ def main():
     tsym, tidx = vocab(tt, a.max_vocab)
     sx = [[sidx.get(t, UNK) for t in s] for s in st]
     ty = [[tidx.get(t, UNK) for t in s] for s in tt]
-    model = Seq2Seq(len(ssym), len(tsym), a.embedding, a.hidden, a.layers, a.attention)
+    model = Seq2Seq(len(ssym), len(tsym), a.embedding, a.hidden, a.layers, a.attention, a.bidirectional, a.dropout)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     rng = random.Random(a.seed)
     lengths = [(len(x), len(y)) for x, y in zip(sx, ty)]
@@ -176,6 +203,9 @@ def main():
         lab = pad([ty[k] + [EOS] for k in idx], -1)
         mask = (torch.arange(src.shape[0])[None, :] < lens[:, None])
         enc, state = model.encode(src, lens)
+        if a.decay_every:
+            for g in opt.param_groups:
+                g["lr"] = a.lr * a.decay ** (steps // a.decay_every)
         logits, _ = model.decode(inp, state, enc, mask)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), lab.reshape(-1), ignore_index=-1)
         opt.zero_grad()
@@ -238,7 +268,8 @@ def main():
         best = min(((ed(o.split(), x.split()), len(x.split())) for x in r))
         per_num += best[0]; per_den += best[1]
     record = {
-        "tool": "pytorch", "torch": torch.__version__, "attention": a.attention, "hidden": a.hidden,
+        "tool": "pytorch", "torch": torch.__version__, "attention": a.attention, "bidirectional": a.bidirectional,
+        "dropout": a.dropout, "hidden": a.hidden, "command": " ".join(sys.argv),
         "embedding": a.embedding, "batch": a.batch_size, "lr": a.lr, "threads": a.threads,
         "train_seconds": train_seconds, "steps": steps, "pairs_per_sec": pairs_done / train_seconds,
         "final_loss": loss_sum / max(loss_n, 1), "test_pairs": len(test), "decode_seconds": decode_seconds,
