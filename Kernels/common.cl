@@ -9,6 +9,7 @@
 #define LOOM_ERR_SOFTMAX_LABEL   4
 #define LOOM_ERR_UPDATE_ROW      8
 #define LOOM_ERR_SAMPLED_SOFTMAX 16
+#define LOOM_ERR_LENGTH          32
 
 inline void loom_flag(volatile __global int* err, int bit) { atomic_or(err, bit); }
 

@@ -55,9 +55,10 @@ __kernel void softmax_xent_backward(__global const float* probs, int probs_off, 
 // Softmax over the first lengths[row / rows_per_length] columns of each row; the rest are 0.
 __kernel void softmax_masked_rows(__global const float* logits, int logits_off, __global const int* lengths,
                                   int len_off, __global float* out, int out_off, int n, int c, int rows_per_length,
-                                  __local float* scratch) {
+                                  volatile __global int* err, __local float* scratch) {
     int row = get_group_id(0);
     int m = lengths[len_off + row / rows_per_length];
+    if ((m < 0 || m > c) && get_local_id(0) == 0) loom_flag(err, LOOM_ERR_LENGTH);
     m = clamp(m, 0, c);
     __global const float* z = logits + logits_off + row * c;
     __global float* p = out + out_off + row * c;

@@ -72,14 +72,7 @@ struct LSTMTrain: ParsableCommand {
     @OptionGroup var device: DeviceOptions
     @Option(help: "Random seed.")
     var seed: UInt64 = 1
-    @Option(help: "Checkpoint file (written atomically every --save-every steps and at the end).")
-    var checkpoint: String?
-    @Option(help: "Steps between checkpoints.")
-    var saveEvery = 1000
-    @Option(help: "Append a JSON line per report to this file (for `loom plot`).")
-    var log: String?
-    @Option(help: "Continue the run saved in this checkpoint.")
-    var resume: String?
+    @OptionGroup var files: RunFileOptions
 
     func run() throws {
         var c = CharLSTMConfig()
@@ -115,15 +108,7 @@ struct LSTMTrain: ParsableCommand {
         trainer.validation = validation
         writeError("model: \(c.layers) × \(c.hidden) LSTM, \(trainer.model.parameterCount) parameters; "
                    + "training on \(trainer.train.count) \(unit), validating on \(trainer.valid.count)")
-        if let resume {
-            try trainer.resume(from: URL(fileURLWithPath: resume))
-            writeError("resumed from \(resume)")
-        }
-        if let log { trainer.log = try RunLog(URL(fileURLWithPath: log), append: resume != nil) }
-        if let checkpoint {
-            trainer.checkpointURL = URL(fileURLWithPath: checkpoint)
-            trainer.saveEvery = max(1, saveEvery)
-        }
+        try files.apply(to: trainer)
         let bar = ProgressBar()
         trainer.onProgress = { p in
             let loss = p.loss.map { String(format: "loss %.4f  perplexity %.2f", $0, exp($0)) } ?? "loss –"

@@ -44,3 +44,39 @@ extension Word2VecConfig.Loss: ExpressibleByArgument {}
 extension Word2VecConfig.Optimizer: ExpressibleByArgument {}
 extension TokenNormalization: ExpressibleByArgument {}
 extension CorpusOptions.OutOfVocabulary: ExpressibleByArgument {}
+
+/// What the training commands do with checkpoints, logs and resuming.
+protocol CheckpointedTrainer: AnyObject {
+    func resume(from url: URL) throws
+    var log: RunLog? { get set }
+    var checkpointURL: URL? { get set }
+    var saveEvery: Int? { get set }
+}
+
+extension CharLSTMTrainer: CheckpointedTrainer {}
+extension Seq2SeqTrainer: CheckpointedTrainer {}
+
+/// Checkpoint, log and resume flags shared by the training commands.
+struct RunFileOptions: ParsableArguments {
+    @Option(help: "Checkpoint file (written atomically every --save-every steps and at the end).")
+    var checkpoint: String?
+    @Option(help: "Steps between checkpoints.")
+    var saveEvery = 1000
+    @Option(help: "Append a JSON line per report to this file (for `loom plot`).")
+    var log: String?
+    @Option(help: "Continue the run saved in this checkpoint.")
+    var resume: String?
+
+    /// Resumes `trainer` when asked, opens the log (appending when resuming), sets the checkpoints.
+    func apply(to trainer: CheckpointedTrainer) throws {
+        if let resume {
+            try trainer.resume(from: URL(fileURLWithPath: resume))
+            writeError("resumed from \(resume)")
+        }
+        if let log { trainer.log = try RunLog(URL(fileURLWithPath: log), append: resume != nil) }
+        if let checkpoint {
+            trainer.checkpointURL = URL(fileURLWithPath: checkpoint)
+            trainer.saveEvery = max(1, saveEvery)
+        }
+    }
+}

@@ -116,16 +116,9 @@ struct Seq2SeqTrain: ParsableCommand {
     @OptionGroup var device: DeviceOptions
     @Option(help: "Random seed.")
     var seed: UInt64 = 1
-    @Option(help: "Checkpoint file (written atomically every --save-every steps and at the end).")
-    var checkpoint: String?
-    @Option(help: "Steps between checkpoints.")
-    var saveEvery = 1000
+    @OptionGroup var files: RunFileOptions
     @Option(help: "Also keep the checkpoint with the best validation chrF here (early stopping).")
     var best: String?
-    @Option(help: "Append a JSON line per report to this file (for `loom plot`).")
-    var log: String?
-    @Option(help: "Continue the run saved in this checkpoint.")
-    var resume: String?
 
     func validate() throws {
         if steps != nil && epochs != nil { throw ValidationError("give --steps or --epochs, not both") }
@@ -175,15 +168,7 @@ struct Seq2SeqTrain: ParsableCommand {
                    + "\(trainer.model.source.count) source, \(trainer.model.target.count) target symbols")
         writeError("model: \(c.layers) × \(c.hidden) LSTM encoder and decoder, attention \(c.attention.rawValue)\(c.bidirectional ? ", bidirectional" : ""), "
                    + "\(trainer.model.parameterCount) parameters; \(c.steps) steps of \(c.batchSize) pairs")
-        if let resume {
-            try trainer.resume(from: URL(fileURLWithPath: resume))
-            writeError("resumed from \(resume)")
-        }
-        if let log { trainer.log = try RunLog(URL(fileURLWithPath: log), append: resume != nil) }
-        if let checkpoint {
-            trainer.checkpointURL = URL(fileURLWithPath: checkpoint)
-            trainer.saveEvery = max(1, saveEvery)
-        }
+        try files.apply(to: trainer)
         trainer.bestURL = best.map { URL(fileURLWithPath: $0) }
         let bar = ProgressBar()
         let limit = maxMinutes.map { $0 * 60 }
@@ -282,7 +267,8 @@ struct Seq2SeqEval: ParsableCommand {
     func run() throws {
         let backend = try device.open(quiet: true)
         let model = try Seq2SeqTrainer.loadModel(from: URL(fileURLWithPath: checkpoint), backend: backend)
-        var test = try data.load(validPairs: nil, validFraction: 0, seed: model.config.seed).test
+        let split = try data.load(validPairs: nil, validFraction: 0, seed: model.config.seed)
+        var test = split.test
         if let limit { test = Array(test.prefix(max(0, limit))) }
         let translator = Translator(model: model, maxLength: decoding.maxOutput)
         var unknown: [String] = []
@@ -309,6 +295,15 @@ struct Seq2SeqEval: ParsableCommand {
             let label = model.source.units == .char ? "\(n)–\(n + 9)" : "\(n)"
             print(String(format: "  length %@ %@: exact %.1f%% (%d/%d)", label, unit, 100 * Double(v.0) / Double(v.1), v.0, v.1))
         }
+        var groups: [[String: Any]] = []
+        for g in split.testGroups where g.range.upperBound <= test.count {
+            let part = Scoring.report(Array(outputs[g.range]), test[g.range].map(\.references))
+            print(String(format: "  %@: exact %.2f%% (%d/%d), character accuracy %.2f%%", g.name, 100 * part.exactMatch,
+                         part.exact, part.count, 100 * part.characterAccuracy))
+            groups.append(["name": g.name, "exact": part.exactMatch, "count": part.count,
+                           "character_accuracy": part.characterAccuracy, "chrf": part.chrF])
+        }
+        record["groups"] = groups
         if !unknown.isEmpty { writeError("note: \(unknown.count) unknown source words became <unk>") }
         print(String(format: "decoded %d sources in %.1f s (%.0f sequences/s)", test.count, seconds, Double(test.count) / seconds))
         print(String(format: "exact match: %.2f%% (%d/%d)", 100 * r.exactMatch, r.exact, r.count))

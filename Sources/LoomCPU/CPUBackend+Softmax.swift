@@ -77,11 +77,7 @@ extension CPUBackend {
     public func maskedSoftmax(_ logits: Tensor, lengths: Tensor, rowsPerLength: Int, into out: Tensor) throws {
         let op = "maskedSoftmax"
         try Check.owned(op, by: self, logits, lengths, out)
-        try Check.float(op, logits, out)
-        try Check.dtype(op, lengths, .int32)
-        let (n, c) = try Check.matrix(op, "logits", logits)
-        try Check.shape(op, "out", out, logits.shape)
-        try Check.maskedSoftmax(rows: n, columns: c, lengths: lengths, rowsPerLength: rowsPerLength)
+        let (n, c) = try Check.maskedSoftmax(logits, lengths: lengths, rowsPerLength: rowsPerLength, out: out)
         let len = i32(lengths)
         for i in 0..<lengths.count where len[i] < 0 || Int(len[i]) > c {
             throw LoomError.indexOutOfRange(op: op, index: Int(len[i]), bound: c + 1)
@@ -98,12 +94,8 @@ extension CPUBackend {
 
     // output, gradOutput, gradInput (N, C)
     public func softmaxBackward(output: Tensor, gradOutput: Tensor, into gradInput: Tensor) throws {
-        let op = "softmaxBackward"
-        try Check.owned(op, by: self, output, gradOutput, gradInput)
-        try Check.float(op, output, gradOutput, gradInput)
-        let (n, c) = try Check.matrix(op, "output", output)
-        try Check.shape(op, "gradOutput", gradOutput, output.shape)
-        try Check.shape(op, "gradInput", gradInput, output.shape)
+        try Check.owned("softmaxBackward", by: self, output, gradOutput, gradInput)
+        let (n, c) = try Check.softmaxBackward(output, gradOutput: gradOutput, gradInput: gradInput)
         let y = f(output), g = f(gradOutput), d = f(gradInput)
         parallelFor(n, grain: max(1, 8192 / max(c, 1))) { r in
             for i in r {

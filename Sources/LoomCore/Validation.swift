@@ -44,12 +44,27 @@ public enum Check {
         guard p > 0 && p <= 1 else { throw LoomError.invalidArgument("\(op): keep probability \(p) not in (0, 1]") }
     }
 
-    /// `maskedSoftmax`: `rows` split evenly into sequences, one length each.
-    public static func maskedSoftmax(rows: Int, columns: Int, lengths: Tensor, rowsPerLength: Int) throws {
+    /// `maskedSoftmax`'s operands; returns (N, C). `N` rows split evenly into sequences, one length each.
+    public static func maskedSoftmax(_ logits: Tensor, lengths: Tensor, rowsPerLength: Int, out: Tensor) throws -> (Int, Int) {
+        let op = "maskedSoftmax"
+        try float(op, logits, out)
+        try dtype(op, lengths, .int32)
+        let (rows, columns) = try matrix(op, "logits", logits)
+        try shape(op, "out", out, logits.shape)
         guard rowsPerLength >= 1, rows % rowsPerLength == 0, lengths.count == rows / rowsPerLength else {
-            throw LoomError.shapeMismatch(op: "maskedSoftmax",
-                                          detail: "\(rows) rows, \(rowsPerLength) per length, \(lengths.count) lengths")
+            throw LoomError.shapeMismatch(op: op, detail: "\(rows) rows, \(rowsPerLength) per length, \(lengths.count) lengths")
         }
+        return (rows, columns)
+    }
+
+    /// `softmaxBackward`'s operands; returns (N, C).
+    public static func softmaxBackward(_ output: Tensor, gradOutput: Tensor, gradInput: Tensor) throws -> (Int, Int) {
+        let op = "softmaxBackward"
+        try float(op, output, gradOutput, gradInput)
+        let (n, c) = try matrix(op, "output", output)
+        try shape(op, "gradOutput", gradOutput, output.shape)
+        try shape(op, "gradInput", gradInput, output.shape)
+        return (n, c)
     }
 
     /// Device kernels index with 32-bit integers.

@@ -69,14 +69,9 @@ public final class CharLSTMTrainer: TrainingTask {
     }
 
     public func run() throws -> Summary {
-        let loop = TrainingLoop(totalSteps: config.steps)
-        loop.reportEvery = reportEvery
-        loop.evalEvery = evalEvery
-        loop.checkpointURL = checkpointURL
-        loop.saveEvery = saveEvery
-        loop.log = log
-        loop.maxSeconds = maxSeconds
-        loop.examplesPerStep = Double(config.batchSize * config.unrollings)
+        let loop = TrainingLoop(totalSteps: config.steps, reportEvery: reportEvery, evalEvery: evalEvery,
+                                checkpointURL: checkpointURL, saveEvery: saveEvery, log: log, maxSeconds: maxSeconds,
+                                examplesPerStep: Double(config.batchSize * config.unrollings))
         loop.onReport = onProgress
         loop.onValidation = { [onValidation] step, metrics in onValidation?(step, metrics[0].1) }
         loop.onCheckpoint = onCheckpoint

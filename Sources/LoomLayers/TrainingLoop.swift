@@ -54,7 +54,17 @@ public final class TrainingLoop {
     public var onValidation: ((_ step: Int, _ metrics: [(String, Double)]) -> Void)?
     public var onCheckpoint: ((_ step: Int, _ url: URL) -> Void)?
 
-    public init(totalSteps: Int) { self.totalSteps = totalSteps }
+    public init(totalSteps: Int, reportEvery: Int = 100, evalEvery: Int = 1000, checkpointURL: URL? = nil,
+                saveEvery: Int? = nil, log: RunLog? = nil, maxSeconds: Double? = nil, examplesPerStep: Double = 1) {
+        self.totalSteps = totalSteps
+        self.reportEvery = reportEvery
+        self.evalEvery = evalEvery
+        self.checkpointURL = checkpointURL
+        self.saveEvery = saveEvery
+        self.log = log
+        self.maxSeconds = maxSeconds
+        self.examplesPerStep = examplesPerStep
+    }
 
     public struct Summary: Sendable {
         /// The step reached (counting steps of an earlier run that was resumed).

@@ -58,26 +58,19 @@ extension OpenCLBackend {
     public func maskedSoftmax(_ logits: Tensor, lengths: Tensor, rowsPerLength: Int, into out: Tensor) throws {
         let op = "maskedSoftmax"
         try Check.owned(op, by: self, logits, lengths, out)
-        try Check.float(op, logits, out)
-        try Check.dtype(op, lengths, .int32)
-        let (n, c) = try Check.matrix(op, "logits", logits)
-        try Check.shape(op, "out", out, logits.shape)
-        try Check.maskedSoftmax(rows: n, columns: c, lengths: lengths, rowsPerLength: rowsPerLength)
+        let (n, c) = try Check.maskedSoftmax(logits, lengths: lengths, rowsPerLength: rowsPerLength, out: out)
         try Check.fitsInt32(op, logits, out)
         guard c > 0, n > 0 else { return }
         let group = try rowGroup("softmax_masked_rows", .softmax, columns: c)
         try launchRows(.softmax, "softmax_masked_rows", rows: n, groupSize: group,
                        [.tensor(logits), .tensor(lengths), .tensor(out), .int(n), .int(c), .int(rowsPerLength),
-                        .local(4 * group)])
+                        .errorWord, .local(4 * group)])
     }
 
     public func softmaxBackward(output: Tensor, gradOutput: Tensor, into gradInput: Tensor) throws {
         let op = "softmaxBackward"
         try Check.owned(op, by: self, output, gradOutput, gradInput)
-        try Check.float(op, output, gradOutput, gradInput)
-        let (n, c) = try Check.matrix(op, "output", output)
-        try Check.shape(op, "gradOutput", gradOutput, output.shape)
-        try Check.shape(op, "gradInput", gradInput, output.shape)
+        let (n, c) = try Check.softmaxBackward(output, gradOutput: gradOutput, gradInput: gradInput)
         try Check.fitsInt32(op, output, gradOutput, gradInput)
         guard c > 0, n > 0 else { return }
         let group = try rowGroup("softmax_backward_rows", .softmax, columns: c)

@@ -316,7 +316,7 @@ public final class OpenCLBackend: Backend {
         guard word != 0 else { return }
         try resetErrorWord()
         let ops = [(1, "gather"), (2, "scatterAdd"), (4, "softmaxCrossEntropy"), (8, "applyUpdate"),
-                   (16, "sampledSoftmax")].filter { word & Int32($0.0) != 0 }.map(\.1)
+                   (16, "sampledSoftmax"), (32, "maskedSoftmax (a length)")].filter { word & Int32($0.0) != 0 }.map(\.1)
         throw LoomError.invalidArgument(
             "an id out of range reached the device in \(ops.joined(separator: ", ")); the affected elements were skipped")
     }

@@ -153,11 +153,15 @@ public struct PairSplit: Sendable {
     public var train: [SequencePair]
     public var valid: [SequencePair]
     public var test: [SequencePair]
+    /// Named parts of `test` scored on their own as well (e.g. windows longer than any in training).
+    public var testGroups: [(name: String, range: Range<Int>)]
 
-    public init(train: [SequencePair], valid: [SequencePair], test: [SequencePair]) {
+    public init(train: [SequencePair], valid: [SequencePair], test: [SequencePair],
+                testGroups: [(name: String, range: Range<Int>)] = []) {
         self.train = train
         self.valid = valid
         self.test = test
+        self.testGroups = testGroups
     }
 
     /// The course's word mirroring on `text`: training windows of 2–6 words from its first 90%
@@ -172,7 +176,10 @@ public struct PairSplit: Sendable {
             .filter { $0.source.count <= maxLength }
         let held = PairFile.mirroredWindows(words[cut...], minWords: 2, maxWords: 6, count: 2_000, seed: 7)
         let long = PairFile.mirroredWindows(words[(cut + words.count / 20)...], minWords: 7, maxWords: 10, count: 500, seed: 8)
-        return PairSplit(train: train, valid: Array(held.prefix(500)), test: Array(held.dropFirst(500)) + long)
+        let test = Array(held.dropFirst(500))
+        return PairSplit(train: train, valid: Array(held.prefix(500)), test: test + long,
+                         testGroups: [("2–6 words, as in training", 0..<test.count),
+                                      ("7–10 words, longer than any in training", test.count..<(test.count + long.count))])
     }
 
     /// Grapheme to phoneme on the CMU dictionary folder (its fixed split).

@@ -163,14 +163,9 @@ public final class Seq2SeqTrainer: TrainingTask {
     }
 
     public func run() throws -> Summary {
-        let loop = TrainingLoop(totalSteps: config.steps)
-        loop.reportEvery = reportEvery
-        loop.evalEvery = evalEvery
-        loop.checkpointURL = checkpointURL
-        loop.saveEvery = saveEvery
-        loop.log = log
-        loop.maxSeconds = maxSeconds
-        loop.examplesPerStep = Double(min(config.batchSize, train.count))
+        let loop = TrainingLoop(totalSteps: config.steps, reportEvery: reportEvery, evalEvery: evalEvery,
+                                checkpointURL: checkpointURL, saveEvery: saveEvery, log: log, maxSeconds: maxSeconds,
+                                examplesPerStep: Double(min(config.batchSize, train.count)))
         loop.onReport = onProgress
         loop.onValidation = onValidation
         loop.onCheckpoint = onCheckpoint

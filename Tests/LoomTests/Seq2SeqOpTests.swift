@@ -61,6 +61,21 @@ final class Seq2SeqOpTests: XCTestCase {
         }
     }
 
+    func testBadLengthsAreNamedErrors() throws {
+        var backends: [any Backend] = [TestBackends.cpu]
+        if let device = try? TestBackends.openCL() { backends.append(device) }
+        for be in backends {
+            let x = try be.zeros([2, 3]), y = try be.zeros([2, 3])
+            assertThrows("maskedSoftmax") {
+                try be.maskedSoftmax(x, lengths: try be.tensor([Int32(4)]), rowsPerLength: 2, into: y)
+                try be.synchronize()
+            }
+            assertThrows("maskedSoftmax: shape mismatch") {
+                try be.maskedSoftmax(x, lengths: try be.tensor([Int32(1), 1]), rowsPerLength: 2, into: y)
+            }
+        }
+    }
+
     // MARK: Finite differences
 
     func testPaddedCrossEntropyBackward() throws {

@@ -96,6 +96,29 @@ final class Seq2SeqTests: XCTestCase {
         }
     }
 
+    /// Training steps and decoding on OpenCL equal the CPU reference.
+    func testTrainingAndDecodingParityCPUOpenCL() throws {
+        let train = pairs(200, seed: 8) { String($0.reversed()) }
+        for bidirectional in [false, true] {
+            var c = tinyConfig(.general)
+            c.steps = 3
+            c.dropout = 0.1
+            c.bidirectional = bidirectional
+            try checkParity("seq2seq steps, bidirectional \(bidirectional)", atol: 2e-4, rtol: 2e-3) { be in
+                let trainer = try Seq2SeqTrainer(train: train, valid: [], config: c, backend: be)
+                _ = try trainer.run()
+                let translator = Translator(model: trainer.model)
+                var unknown: [String] = []
+                let ids = try translator.encode("abcdef", unknown: &unknown)
+                let beam = try translator.decode(ids, decoding: .beam(width: 3, lengthNormalization: true))
+                let greedy = try translator.greedy([ids, try translator.encode("fa", unknown: &unknown)])
+                return [("parameters", try be.floats(trainer.model.store.values)),
+                        ("beam", beam.ids.map(Float.init) + [Float(beam.logProbability)]),
+                        ("greedy", greedy.flatMap { $0.ids.map(Float.init) })]
+            }
+        }
+    }
+
     func testBeamOfOneIsGreedyAndBeamsAreTrueLogProbabilities() throws {
         let train = pairs(1_000, seed: 4) { String($0.reversed()) }
         var c = tinyConfig(.general)

@@ -171,6 +171,7 @@ def main():
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--limit-test", type=int, default=0)
     p.add_argument("--examples", type=int, default=3)
+    p.add_argument("--groups", default="", help="NAME:COUNT,… consecutive parts of the test set scored alone too")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -267,7 +268,15 @@ def main():
     for o, r in zip(outputs, refs):
         best = min(((ed(o.split(), x.split()), len(x.split())) for x in r))
         per_num += best[0]; per_den += best[1]
+    groups, start_ = [], 0
+    for spec in filter(None, a.groups.split(";")):
+        name, count = spec.rsplit(":", 1)
+        part = range(start_, min(len(test), start_ + int(count)))
+        start_ += int(count)
+        hits = sum(outputs[k] in refs[k] for k in part)
+        groups.append({"name": name, "count": len(part), "exact": hits / max(len(part), 1)})
     record = {
+        "groups": groups,
         "tool": "pytorch", "torch": torch.__version__, "attention": a.attention, "bidirectional": a.bidirectional,
         "dropout": a.dropout, "hidden": a.hidden, "command": " ".join(sys.argv),
         "embedding": a.embedding, "batch": a.batch_size, "lr": a.lr, "threads": a.threads,
