@@ -545,8 +545,11 @@ def s2s_rows(folder):
                              pct(e["exact"]), n(e["chrf"], 1), n(e["bleu"], 1),
                              pct(e["wer"]) if task == "g2p" else "–", pct(e["per"]) if task == "g2p" else "–"])
         if t:
+            g = t.get("groups") or []
+            exact = (f"{pct(g[0]['exact'])} ({g[1]['name'].split(',')[0]}: {pct(g[1]['exact'])})" if len(g) >= 2
+                     else pct(t["exact"]))
             rows.append([title, f"PyTorch {t['torch'].split('+')[0]}, greedy", n(t["train_seconds"] / 60, 1),
-                         n(t["pairs_per_sec"]), pct(t["exact"]), n(t["chrf"], 1), n(t["bleu"], 1),
+                         n(t["pairs_per_sec"]), exact, n(t["chrf"], 1), n(t["bleu"], 1),
                          pct(t["wer"]) if task == "g2p" else "–", pct(t["per"]) if task == "g2p" else "–"])
     return rows
 
@@ -578,20 +581,26 @@ def s2s_block(folder, readme=False):
                "baseline (`Benchmarks/baselines/seq2seq/seq2seq_torch.py`: the same model — embedding 64, "
                "LSTM 256 encoder read both ways and decoder, Luong general attention — the same Adam schedule, "
                "batches and pairs files) for the same budget, one after the other; both scored on the task's test "
-               "pairs against every reference (chrF and BLEU as sacrebleu computes them). Files: "
-               f"[`{rel(folder)}`]({rel(folder) if not readme else rel(folder)}).")
+               "pairs against every reference (chrF and BLEU as sacrebleu computes them). Loom's training pairs/s is its "
+               "whole run's, with a validation every 1000 steps inside it (the baseline validates never); "
+               "`loom-bench seq2seq` has the training steps alone. Files: "
+               f"[`{rel(folder)}`]({rel(folder) if readme else os.path.relpath(folder, HERE)}).")
     out.append(s2s_table(folder))
     bench = maybe(os.path.join(folder, "bench.json"))
     if bench and not readme:
-        out.append("`loom-bench seq2seq` (training steps over a run's batches, and decoding of test sources; untrained weights):")
-        out.append(table(["task", "attention", "backend", "training pairs/s", "greedy sequences/s", "beam 4 sequences/s"],
-                         [[r["task"], r["attention"], r["backend"], n(r["trainingPairsPerSecond"]),
+        out.append("`loom-bench seq2seq` (training steps alone over a run's batches, no dropout, and decoding of test "
+                   "sources; untrained weights). Dropout costs the CPU backend about a third of its speed here "
+                   "(its Philox masks), which is why G2P's run (dropout 0.1) trains at half the rate below:")
+        out.append(table(["task", "attention", "encoders", "backend", "training pairs/s", "greedy sequences/s",
+                          "beam 4 sequences/s"],
+                         [[r["task"], r["attention"], "both directions" if r.get("bidirectional") else "forward",
+                           r["backend"], n(r["trainingPairsPerSecond"]),
                            n(r["greedySequencesPerSecond"]), n(r["beamSequencesPerSecond"], 1)] for r in bench]))
     refactor = os.path.join(folder, "lstm-refactor")
     if os.path.isdir(refactor) and not readme:
         rows = []
         for when in ["before", "after"]:
-            for f in sorted(x for x in os.listdir(refactor) if x.startswith(when)):
+            for f in sorted(x for x in os.listdir(refactor) if f"-{when}-" in x):
                 for r in load(os.path.join(refactor, f)):
                     rows.append([when, f, r["configuration"], sig(r["stepsPerSecond"]), n(r["finalLoss"], 4)])
         out.append("The character LSTM rebuilt on the layers (`loom-bench lstm --devices cpu --configs course,large10 "

@@ -5,6 +5,7 @@ import Loom
 struct Seq2SeqRow: Codable {
     var task: String
     var attention: String
+    var bidirectional: Bool
     var backend: String
     var hidden: Int
     var batch: Int
@@ -31,6 +32,8 @@ struct Seq2SeqBench: ParsableCommand {
     var data = "../shared/data"
     @Option(help: "LSTM units.")
     var hidden = 256
+    @Flag(inversion: .prefixedNo, help: "The backward encoder too (as the task runs and the PyTorch baseline).")
+    var bidirectional = true
     @Option(help: "Pairs per step.")
     var batchSize = 64
     @Option(help: "Timed training steps.")
@@ -81,6 +84,7 @@ struct Seq2SeqBench: ParsableCommand {
                     c.hidden = hidden
                     c.batchSize = batchSize
                     c.attention = a
+                    c.bidirectional = bidirectional
                     c.steps = 3 + steps
                     let trainer = try Seq2SeqTrainer(train: split.train, valid: [], config: c, backend: be)
                     trainer.reportEvery = c.steps
@@ -106,7 +110,7 @@ struct Seq2SeqBench: ParsableCommand {
                     let b0 = DispatchTime.now().uptimeNanoseconds
                     for s in few { _ = try translator.decode(s, decoding: .beam(width: beam, lengthNormalization: true)) }
                     let beamRate = Double(few.count) / (Double(DispatchTime.now().uptimeNanoseconds - b0) / 1e9)
-                    let row = Seq2SeqRow(task: task, attention: kind, backend: be.name, hidden: hidden, batch: batchSize,
+                    let row = Seq2SeqRow(task: task, attention: kind, bidirectional: bidirectional, backend: be.name, hidden: hidden, batch: batchSize,
                                          trainingPairsPerSecond: train, greedySequencesPerSecond: greedy,
                                          beamSequencesPerSecond: beamRate, beamWidth: beam)
                     rows.append(row)
@@ -114,7 +118,8 @@ struct Seq2SeqBench: ParsableCommand {
                 }
             }
         }
-        print("model: LSTM \(hidden) encoder and decoder, embedding 64, batch \(batchSize), Adam; untrained weights for decoding")
+        print("model: LSTM \(hidden) encoder\(bidirectional ? "s (both directions)" : "") and decoder, embedding 64, "
+              + "batch \(batchSize), Adam; untrained weights for decoding")
         let header = ["task", "attention", "backend", "train pairs/s", "greedy seq/s", "beam \(beam) seq/s"]
         let cells = rows.map { r in
             [r.task, r.attention, r.backend, String(format: "%.0f", r.trainingPairsPerSecond),

@@ -42,12 +42,15 @@ public enum BeamSearch {
             lengthNormalization && !b.symbols.isEmpty ? b.score / Double(b.symbols.count) : b.score
         }
         for position in 0..<length {
-            // Every extension of every beam, best first; ties broken by beam then symbol order.
+            // The best extensions of every beam, best first; ties broken by beam then symbol order.
+            // Only a row's `width + 1` best symbols can be among the `width` best continuations
+            // (a row holds one stop symbol at most), so each row is cut to those first: large
+            // vocabularies cost one pass per row instead of a sort of every extension.
             var candidates: [(parent: Int, symbol: Int32, score: Double)] = []
-            candidates.reserveCapacity(beams.count * initial.count)
+            candidates.reserveCapacity(beams.count * (width + 1))
             for (k, beam) in beams.enumerated() {
-                for (s, lp) in rows[k].enumerated() where lp > -.infinity {
-                    candidates.append((k, Int32(s), beam.score + Double(lp)))
+                for s in topSymbols(rows[k], count: width + 1) {
+                    candidates.append((k, s, beam.score + Double(rows[k][Int(s)])))
                 }
             }
             candidates.sort { $0.score != $1.score ? $0.score > $1.score : ($0.parent, $0.symbol) < ($1.parent, $1.symbol) }
@@ -73,5 +76,19 @@ public enum BeamSearch {
         let all = finished + beams
         let best = all.max { rank($0) < rank($1) } ?? Beam(symbols: [], score: 0)
         return Result(symbols: best.symbols, logProbability: best.score)
+    }
+
+    /// The `count` largest finite entries of `row`, largest first (the lower index first among equals).
+    static func topSymbols(_ row: [Float], count: Int) -> [Int32] {
+        var top: [(value: Float, index: Int32)] = []
+        top.reserveCapacity(count + 1)
+        for (i, v) in row.enumerated() where v > -.infinity {
+            if top.count == count, let last = top.last, !(v > last.value) { continue }
+            var j = top.count
+            while j > 0 && v > top[j - 1].value { j -= 1 }
+            top.insert((v, Int32(i)), at: j)
+            if top.count > count { top.removeLast() }
+        }
+        return top.map(\.index)
     }
 }
