@@ -81,7 +81,7 @@ struct Seq2SeqTrain: ParsableCommand {
     var bidirectional = true
     @Option(help: "Pairs per step.")
     var batchSize = 64
-    @Option(help: "Training steps (default: reverse-words 6000, g2p 40000, pairs files 2 epochs; or until --max-minutes).")
+    @Option(help: "Training steps (default: reverse-words 6000, g2p 12000, pairs files 2 epochs; or until --max-minutes).")
     var steps: Int?
     @Option(help: "Epochs (instead of --steps).")
     var epochs: Int?
@@ -156,7 +156,7 @@ struct Seq2SeqTrain: ParsableCommand {
         case let (s?, _, _): c.steps = s
         case let (nil, e?, _): c.steps = perEpoch * e
         case (nil, nil, .reverseWords?): c.steps = 6000
-        case (nil, nil, .g2p?): c.steps = 40000
+        case (nil, nil, .g2p?): c.steps = 12000
         case (nil, nil, nil): c.steps = perEpoch * 2
         }
         let backend = try device.open()
