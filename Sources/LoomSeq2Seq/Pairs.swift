@@ -122,30 +122,6 @@ public enum PairFile {
         guard !out.isEmpty else { throw LoomError.invalidData("\(url.path) has no pronunciations") }
         return out
     }
-
-    /// The fixed G2P split of `folder` (`cmudict.dict`, `test-words.txt`, `valid-words.txt`):
-    /// train on every other word. Sources are the words (read by character), targets their
-    /// phonemes (space-separated symbols).
-    public static func g2p(folder: URL) throws -> (train: [SequencePair], valid: [SequencePair], test: [SequencePair]) {
-        let dict = try pronunciations(folder.appendingPathComponent("cmudict.dict"))
-        func list(_ name: String) throws -> [String] {
-            let url = folder.appendingPathComponent(name)
-            try TextFile.checkReadableText(url)
-            return try String(contentsOf: url, encoding: .utf8).split(whereSeparator: \.isNewline).map {
-                $0.trimmingCharacters(in: .whitespaces)
-            }.filter { !$0.isEmpty }
-        }
-        let testWords = try list("test-words.txt"), validWords = try list("valid-words.txt")
-        let held = Set(testWords).union(validWords)
-        func pairs(_ words: [String]) throws -> [SequencePair] {
-            try words.map { w in
-                guard let refs = dict[w] else { throw LoomError.invalidData("\(w) is in the split but not in cmudict.dict") }
-                return SequencePair(source: w, references: refs)
-            }
-        }
-        let trainWords = dict.keys.filter { !held.contains($0) }.sorted()
-        return (try pairs(trainWords), try pairs(validWords), try pairs(testWords))
-    }
 }
 
 /// Training, validation and test pairs of a task.
@@ -182,10 +158,28 @@ public struct PairSplit: Sendable {
                                       ("7–10 words, longer than any in training", test.count..<(test.count + long.count))])
     }
 
-    /// Grapheme to phoneme on the CMU dictionary folder (its fixed split).
+    /// The fixed G2P split of `folder` (`cmudict.dict`, `test-words.txt`, `valid-words.txt`):
+    /// train on every other word. Sources are the words (read by character), targets their
+    /// phonemes (space-separated symbols).
     public static func g2p(folder: URL) throws -> PairSplit {
-        let s = try PairFile.g2p(folder: folder)
-        return PairSplit(train: s.train, valid: s.valid, test: s.test)
+        let dict = try PairFile.pronunciations(folder.appendingPathComponent("cmudict.dict"))
+        func list(_ name: String) throws -> [String] {
+            let url = folder.appendingPathComponent(name)
+            try TextFile.checkReadableText(url)
+            return try String(contentsOf: url, encoding: .utf8).split(whereSeparator: \.isNewline).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }.filter { !$0.isEmpty }
+        }
+        let testWords = try list("test-words.txt"), validWords = try list("valid-words.txt")
+        let held = Set(testWords).union(validWords)
+        func pairs(_ words: [String]) throws -> [SequencePair] {
+            try words.map { w in
+                guard let refs = dict[w] else { throw LoomError.invalidData("\(w) is in the split but not in cmudict.dict") }
+                return SequencePair(source: w, references: refs)
+            }
+        }
+        let trainWords = dict.keys.filter { !held.contains($0) }.sorted()
+        return PairSplit(train: try pairs(trainWords), valid: try pairs(validWords), test: try pairs(testWords))
     }
 
     /// A pairs file, with `validFraction` of it held out (seeded) unless `valid` is given; the

@@ -117,12 +117,15 @@ final class Seq2SeqScorer: StepScorer {
     let ws: Seq2SeqModel.Workspace
     let width: Int
     let scratch: Tensor
+    /// `(width)` int32: each row's parent, uploaded per reordering step.
+    let parents: Tensor
 
     init(translator: Translator, source: [Int32], width: Int) throws {
         model = translator.model
         self.width = width
         ws = try translator.workspace(batch: width, sourceSteps: source.count)
         scratch = try model.backend.zeros([width, model.config.hidden])
+        parents = try model.backend.zeros([width], dtype: .int32)
         try model.upload(sources: [[Int32]](repeating: source, count: width), targets: [[Int32]](repeating: [], count: width),
                          into: ws)
     }
@@ -141,7 +144,8 @@ final class Seq2SeqScorer: StepScorer {
     func advance(parents: [Int], symbols: [Int32]) throws -> [[Float]] {
         let n = symbols.count
         if parents != Array(0..<n) {
-            try model.reorder(ws, parents: parents.map(Int32.init) + [Int32](repeating: 0, count: width - n), scratch: scratch)
+            try model.backend.upload(parents.map(Int32.init) + [Int32](repeating: 0, count: width - n), to: self.parents)
+            try model.reorder(ws, parents: self.parents, scratch: scratch)
         }
         let fed = symbols + [Int32](repeating: SequenceVocabulary.end, count: width - n)
         let probs = try model.step(ws, symbols: fed)
