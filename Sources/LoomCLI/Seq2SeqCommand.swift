@@ -67,8 +67,10 @@ struct Seq2SeqTrain: ParsableCommand {
         """)
 
     @OptionGroup var data: PairSource
-    @Option(help: "Units of both sides: char, word or symbol (space-separated symbols). Default: char; g2p: char → symbol.")
+    @Option(help: "Units of both sides: char, word, bpe (subwords) or symbol (space-separated symbols). Default: char; g2p: char → symbol.")
     var units: SequenceUnits?
+    @Option(help: "Byte-pair merges learned per side for --units bpe.")
+    var merges = 2_000
     @Option(help: "Stacked LSTM layers in the encoder and the decoder.")
     var layers = 1
     @Option(help: "LSTM units per layer.")
@@ -99,6 +101,8 @@ struct Seq2SeqTrain: ParsableCommand {
     var dropout: Float?
     @Option(help: "L2 weight decay on the weight matrices.")
     var l2: Float = 0
+    @Option(help: "While training, replace each source symbol and each symbol fed to the decoder by <unk> with this probability.")
+    var wordDropout: Float = 0
     @Option(help: "Longest source or target in tokens; longer pairs are refused.")
     var maxLength = 100
     @Option(help: "Symbols kept per side; rarer ones become <unk>.")
@@ -147,6 +151,8 @@ struct Seq2SeqTrain: ParsableCommand {
         c.clip = clip
         c.dropout = dropout ?? (data.task == .g2p ? 0.1 : 0)
         c.l2 = l2
+        c.wordDropout = wordDropout
+        c.merges = merges
         c.maxLength = maxLength
         c.maxVocabulary = maxVocab
         c.seed = seed

@@ -11,6 +11,8 @@ public struct Seq2SeqConfig: Codable, Equatable, Sendable {
     public var targetUnits: SequenceUnits = .char
     /// Symbols kept per side (the three specials included); rarer ones become `<unk>`.
     public var maxVocabulary = 30_000
+    /// Byte-pair merges learned per side for `.bpe` units.
+    public var merges = 2_000
     public var layers = 1
     public var hidden = 256
     public var embedding = 64
@@ -30,6 +32,9 @@ public struct Seq2SeqConfig: Codable, Equatable, Sendable {
     /// Dropout on the embeddings and on each LSTM layer's output while training.
     public var dropout: Float = 0
     public var l2: Float = 0
+    /// While training, each source symbol and each symbol fed to the decoder becomes `<unk>`
+    /// with this probability.
+    public var wordDropout: Float = 0
     /// Longest source or target, in tokens; longer pairs are refused.
     public var maxLength = 100
     public var seed: UInt64 = 1
@@ -38,7 +43,7 @@ public struct Seq2SeqConfig: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case sourceUnits, targetUnits, maxVocabulary, layers, hidden, embedding, attention, bidirectional, batchSize, steps
-        case optimizer, learningRate, decay, decayEvery, clip, dropout, l2, maxLength, seed
+        case optimizer, learningRate, decay, decayEvery, clip, dropout, l2, maxLength, seed, merges, wordDropout
     }
 
     public init(from decoder: Decoder) throws {
@@ -62,6 +67,8 @@ public struct Seq2SeqConfig: Codable, Equatable, Sendable {
         l2 = try c.decode(Float.self, forKey: .l2)
         maxLength = try c.decode(Int.self, forKey: .maxLength)
         seed = try c.decode(UInt64.self, forKey: .seed)
+        merges = try c.decodeIfPresent(Int.self, forKey: .merges) ?? 2_000
+        wordDropout = try c.decodeIfPresent(Float.self, forKey: .wordDropout) ?? 0
     }
 
     /// Throws a clear error for settings that cannot work.
@@ -75,6 +82,8 @@ public struct Seq2SeqConfig: Codable, Equatable, Sendable {
         if maxVocabulary < 4 { throw bad("--max-vocab must be at least 4 (three special symbols and one more)") }
         if maxLength < 1 { throw bad("--max-length must be at least 1") }
         if !(dropout >= 0 && dropout < 1) { throw bad("--dropout must be in [0, 1)") }
+        if !(wordDropout >= 0 && wordDropout < 1) { throw bad("--word-dropout must be in [0, 1)") }
+        if merges < 0 { throw bad("--merges must not be negative") }
         if l2 < 0 { throw bad("--l2 must not be negative") }
         if clip < 0 { throw bad("--clip must not be negative") }
         if !(learningRate > 0) { throw bad("--lr must be positive") }

@@ -75,7 +75,7 @@ public final class Seq2SeqModel {
         let training: Bool
         /// `(S·B)` source ids, time-major; `(B)` source lengths; `(T·B)` decoder inputs, time-major;
         /// `(T·B)` labels, batch-major with attention and time-major without (−1: padding).
-        let sourceIDs, sourceLengths, decoderInputs, labels: Tensor
+        public let sourceIDs, sourceLengths, decoderInputs, labels: Tensor
         let sourceEmbedded, targetEmbedded: Embedding.Workspace
         let encoder, decoder: LSTMStack.Workspace
         /// Bidirectional: `(S·B)` the permutation that reverses each source within its length
@@ -134,9 +134,19 @@ public final class Seq2SeqModel {
 
     /// Uploads a batch: `sources[b]` and `targets[b]` are ids without specials; the workspace
     /// must be at least as long as the longest of each (plus one for `<s>` / `</s>`).
-    public func upload(sources: [[Int32]], targets: [[Int32]], into ws: Workspace) throws {
+    ///
+    /// `wordDropout` (rate, step): while training, each source symbol and each symbol fed to the
+    /// decoder becomes `<unk>` with this probability (the labels stay), a pure function of the
+    /// seed and the step (Sennrich and Zhang, 2019).
+    public func upload(sources: [[Int32]], targets: [[Int32]], into ws: Workspace,
+                       wordDropout: (rate: Float, step: Int)? = nil) throws {
         let b = ws.batch, s = ws.sourceSteps, t = ws.targetSteps
         precondition(sources.count == b && targets.count == b)
+        var rng = SeededGenerator(seed: config.seed ^ (0xD1B5_4A32_D192_ED03 &* UInt64(wordDropout?.step ?? 0) &+ 0x5EED))
+        func drop(_ id: Int32) -> Int32 {
+            guard let w = wordDropout, id > SequenceVocabulary.end else { return id }
+            return Float.random(in: 0..<1, using: &rng) < w.rate ? SequenceVocabulary.unknown : id
+        }
         var src = [Int32](repeating: 0, count: s * b), lengths = [Int32](repeating: 0, count: b)
         var input = [Int32](repeating: SequenceVocabulary.end, count: t * b)
         var labels = [Int32](repeating: -1, count: t * b)
@@ -146,8 +156,8 @@ public final class Seq2SeqModel {
             let x = sources[k], y = targets[k]
             precondition(x.count <= s && y.count + 1 <= t, "sequence longer than its workspace")
             lengths[k] = Int32(x.count)
-            for (i, id) in x.enumerated() { src[i * b + k] = id }
-            let fed = [SequenceVocabulary.start] + y, wanted = y + [SequenceVocabulary.end]
+            for (i, id) in x.enumerated() { src[i * b + k] = drop(id) }
+            let fed = [SequenceVocabulary.start] + y.map(drop), wanted = y + [SequenceVocabulary.end]
             for i in 0..<wanted.count {
                 input[i * b + k] = fed[i]
                 labels[batchMajor ? k * t + i : i * b + k] = wanted[i]

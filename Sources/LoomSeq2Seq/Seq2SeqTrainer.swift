@@ -43,11 +43,12 @@ public final class Seq2SeqTrainer: TrainingTask {
         try config.validate()
         guard !trainPairs.isEmpty else { throw LoomError.invalidArgument("there are no training pairs") }
         let c = config
-        let sourceTokens = trainPairs.map { Tokens.split($0.source, c.sourceUnits) }
-        let targetTokens = trainPairs.map { Tokens.split($0.target, c.targetUnits) }
-        try Self.checkLengths(trainPairs, sourceTokens, targetTokens, max: c.maxLength, what: "training")
-        let source = SequenceVocabulary.build(sourceTokens, units: c.sourceUnits, maxSize: c.maxVocabulary)
-        let target = SequenceVocabulary.build(targetTokens, units: c.targetUnits, maxSize: c.maxVocabulary)
+        let source = SequenceVocabulary.learn(trainPairs.map(\.source), units: c.sourceUnits, merges: c.merges,
+                                              maxSize: c.maxVocabulary)
+        let target = SequenceVocabulary.learn(trainPairs.map(\.target), units: c.targetUnits, merges: c.merges,
+                                              maxSize: c.maxVocabulary)
+        try Self.checkLengths(trainPairs, trainPairs.map { source.tokens($0.source) }, trainPairs.map { target.tokens($0.target) },
+                              max: c.maxLength, what: "training")
         try self.init(train: trainPairs, valid: validPairs, config: config,
                       model: Seq2SeqModel(config: config, source: source, target: target, backend: backend))
     }
@@ -60,13 +61,13 @@ public final class Seq2SeqTrainer: TrainingTask {
         func encode(_ pairs: [SequencePair]) -> [EncodedPair] {
             pairs.map { p in
                 var unknown: [String] = []
-                return EncodedPair(source: model.source.encode(Tokens.split(p.source, config.sourceUnits), unknown: &unknown),
-                                   target: model.target.encode(Tokens.split(p.target, config.targetUnits), unknown: &unknown),
+                return EncodedPair(source: model.source.encode(model.source.tokens(p.source), unknown: &unknown),
+                                   target: model.target.encode(model.target.tokens(p.target), unknown: &unknown),
                                    references: p.references)
             }
         }
-        let vs = validPairs.map { Tokens.split($0.source, config.sourceUnits) }
-        let vt = validPairs.map { Tokens.split($0.target, config.targetUnits) }
+        let vs = validPairs.map { model.source.tokens($0.source) }
+        let vt = validPairs.map { model.target.tokens($0.target) }
         try Self.checkLengths(validPairs, vs, vt, max: config.maxLength, what: "validation")
         train = encode(trainPairs)
         valid = encode(validPairs)
@@ -180,7 +181,8 @@ public final class Seq2SeqTrainer: TrainingTask {
     public func trainStep(_ step: Int) throws {
         let pairs = batch(step).map { train[$0] }
         let ws = try workspace(for: pairs, training: true)
-        try model.upload(sources: pairs.map(\.source), targets: pairs.map(\.target), into: ws)
+        try model.upload(sources: pairs.map(\.source), targets: pairs.map(\.target), into: ws,
+                         wordDropout: config.wordDropout > 0 ? (config.wordDropout, step) : nil)
         try model.trainStep(ws, step: step)
     }
 

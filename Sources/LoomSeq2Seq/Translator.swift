@@ -24,14 +24,14 @@ public final class Translator {
         public var logProbability: Double
     }
 
-    /// Source ids of `text`: for word units, unknown words become `<unk>` (listed in `unknown`);
+    /// Source ids of `text`: for word and subword units, unknown ones become `<unk>` (listed in `unknown`);
     /// for characters and symbols they are an error.
     public func encode(_ text: String, unknown: inout [String]) throws -> [Int32] {
-        let tokens = Tokens.split(text, model.source.units)
+        let tokens = model.source.tokens(text)
         guard !tokens.isEmpty else { throw LoomError.invalidArgument("an empty source cannot be translated") }
         var missing: [String] = []
         let ids = model.source.encode(tokens, unknown: &missing)
-        if !missing.isEmpty && model.source.units != .word {
+        if !missing.isEmpty && model.source.units != .word && model.source.units != .bpe {
             let list = Array(Set(missing)).sorted().map { "'\($0)'" }.joined(separator: ", ")
             throw LoomError.invalidArgument("\"\(text)\" has symbols the model never saw: \(list)")
         }

@@ -9,15 +9,19 @@ public enum SequenceUnits: String, Codable, Sendable, CaseIterable {
     case word
     /// Symbols separated by spaces, taken as they are (e.g. ARPAbet phonemes).
     case symbol
+    /// Subwords: words split into pieces learned by byte-pair encoding (`BytePairEncoding`).
+    case bpe
 }
 
 /// Splits text into tokens and joins tokens back into text, by `units`.
 public enum Tokens {
+    /// Tokens of `text`; for `.bpe`, the words the merges then split (see
+    /// `SequenceVocabulary.tokens`).
     public static func split(_ text: String, _ units: SequenceUnits) -> [String] {
         switch units {
         case .char: return text.map(String.init)
         case .symbol: return text.split(whereSeparator: \.isWhitespace).map(String.init)
-        case .word:
+        case .word, .bpe:
             // Runs of letters, digits and inner apostrophes or hyphens; every other mark alone.
             var tokens: [String] = []
             var current = ""
@@ -36,11 +40,22 @@ public enum Tokens {
     }
 
     /// Text from tokens: characters joined as they are; words with spaces, none before
-    /// closing punctuation or after opening marks.
+    /// closing punctuation or after opening marks; subword pieces ending in `@@` glued to the next.
     public static func join(_ tokens: [String], _ units: SequenceUnits) -> String {
         switch units {
         case .char: return tokens.joined()
         case .symbol: return tokens.joined(separator: " ")
+        case .bpe:
+            var words: [String] = [], current = ""
+            for t in tokens {
+                if t.hasSuffix(BytePairEncoding.continuation) {
+                    current += t.dropLast(BytePairEncoding.continuation.count)
+                } else {
+                    words.append(current + t); current = ""
+                }
+            }
+            if !current.isEmpty { words.append(current) }
+            return join(words, .word)
         case .word:
             var out = ""
             let closing: Set<String> = [".", ",", "!", "?", ";", ":", ")", "]", "}", "%", "'s", "'"]
@@ -65,27 +80,53 @@ public struct SequenceVocabulary: Codable, Equatable, Sendable {
 
     public let units: SequenceUnits
     public let symbols: [String]
+    /// The merges that split words into this vocabulary's pieces (`.bpe` units only).
+    public let bpe: BytePairEncoding?
     private var index: [String: Int32] = [:]
 
-    enum CodingKeys: String, CodingKey { case units, symbols }
+    enum CodingKeys: String, CodingKey { case units, symbols, bpe }
 
-    public init(units: SequenceUnits, symbols: [String]) {
+    public init(units: SequenceUnits, symbols: [String], bpe: BytePairEncoding? = nil) {
+        precondition((units == .bpe) == (bpe != nil), "subword units need their merges, and only they have them")
         self.units = units
         self.symbols = symbols
+        self.bpe = bpe
         for (i, s) in symbols.enumerated() { index[s] = Int32(i) }
     }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(units: try c.decode(SequenceUnits.self, forKey: .units), symbols: try c.decode([String].self, forKey: .symbols))
+        let units = try c.decode(SequenceUnits.self, forKey: .units)
+        let bpe = try c.decodeIfPresent(BytePairEncoding.self, forKey: .bpe)
+        guard (units == .bpe) == (bpe != nil) else {
+            throw DecodingError.dataCorruptedError(forKey: .bpe, in: c, debugDescription: "subword units without their merges")
+        }
+        self.init(units: units, symbols: try c.decode([String].self, forKey: .symbols), bpe: bpe)
     }
 
-    public static func == (a: Self, b: Self) -> Bool { a.units == b.units && a.symbols == b.symbols }
+    public static func == (a: Self, b: Self) -> Bool { a.units == b.units && a.symbols == b.symbols && a.bpe == b.bpe }
+
+    /// The tokens of `text` in this vocabulary's units (subword pieces for `.bpe`, split
+    /// further where a piece is not in the vocabulary).
+    public func tokens(_ text: String) -> [String] {
+        if let bpe { return bpe.split(text) { index[$0] != nil } }
+        return Tokens.split(text, units)
+    }
+
+    /// A vocabulary of `units` for `texts`: for `.bpe`, `merges` merges are learned from the
+    /// texts' words first.
+    public static func learn(_ texts: [String], units: SequenceUnits, merges: Int, maxSize: Int = .max) -> SequenceVocabulary {
+        guard units == .bpe else { return build(texts.map { Tokens.split($0, units) }, units: units, maxSize: maxSize) }
+        var counts: [String: Int] = [:]
+        for t in texts { for w in Tokens.split(t, .word) { counts[w, default: 0] += 1 } }
+        let bpe = BytePairEncoding.learn(counts, merges: merges)
+        return build(texts.map { bpe.split($0) }, units: units, maxSize: maxSize, bpe: bpe)
+    }
 
     /// The symbols of `sequences`, most frequent first (ties by first appearance), at most
     /// `maxSize` in all with the three specials; symbols seen fewer than `minCount` times are left out.
     public static func build(_ sequences: [[String]], units: SequenceUnits, maxSize: Int = .max,
-                             minCount: Int = 1) -> SequenceVocabulary {
+                             minCount: Int = 1, bpe: BytePairEncoding? = nil) -> SequenceVocabulary {
         var counts: [String: Int] = [:]
         var order: [String] = []
         for seq in sequences {
@@ -97,7 +138,7 @@ public struct SequenceVocabulary: Codable, Equatable, Sendable {
         let first = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
         let ranked = order.filter { counts[$0]! >= minCount }
             .sorted { counts[$0]! != counts[$1]! ? counts[$0]! > counts[$1]! : first[$0]! < first[$1]! }
-        return SequenceVocabulary(units: units, symbols: ["<unk>", "<s>", "</s>"] + ranked.prefix(max(0, maxSize - 3)))
+        return SequenceVocabulary(units: units, symbols: ["<unk>", "<s>", "</s>"] + ranked.prefix(max(0, maxSize - 3)), bpe: bpe)
     }
 
     public var count: Int { symbols.count }

@@ -215,6 +215,57 @@ INLINE void body_axpy(float alpha, const float *x, float *y, long n) {
     for (; i < n; ++i) y[i] += alpha * x[i];
 }
 
+/* Philox4x32-10 (Random123) on eight counters at once; the same function as Philox.philox4x32_10
+ * in Swift and philox4x32_10 in Kernels/common.cl. */
+typedef unsigned v8u __attribute__((ext_vector_type(8)));
+typedef unsigned long long v8u64 __attribute__((ext_vector_type(8)));
+
+INLINE void v_philox(v8u *x, v8u *y, v8u *z, v8u *w, unsigned k0, unsigned k1) {
+    PLAIN_LOOP
+    for (int round = 0; round < 10; ++round) {
+        if (round > 0) { k0 += 0x9E3779B9u; k1 += 0xBB67AE85u; }
+        v8u64 p0 = __builtin_convertvector(*x, v8u64) * 0xD2511F53ull;
+        v8u64 p1 = __builtin_convertvector(*z, v8u64) * 0xCD9E8D57ull;
+        v8u hi1 = __builtin_convertvector(p1 >> 32, v8u), lo1 = __builtin_convertvector(p1, v8u);
+        v8u hi0 = __builtin_convertvector(p0 >> 32, v8u), lo0 = __builtin_convertvector(p0, v8u);
+        v8u nx = hi1 ^ *y ^ k0, nz = hi0 ^ *w ^ k1;
+        *x = nx; *y = lo1; *z = nz; *w = lo0;
+    }
+}
+
+INLINE void body_dropout(const float *in, float *out, long begin, long end, unsigned threshold, float inverse,
+                         unsigned long long seed, unsigned long long stream) {
+    const unsigned k0 = (unsigned)seed, k1 = (unsigned)(seed >> 32);
+    const unsigned s0 = (unsigned)stream, s1 = (unsigned)(stream >> 32);
+    /* Element i is word i % 4 of block i / 4; eight blocks (32 elements) per pass. */
+    PLAIN_LOOP
+    for (long block = begin >> 2; block << 2 < end; block += 8) {
+        v8u x, y, z = (v8u)s0, w = (v8u)s1;
+        PLAIN_LOOP
+        for (int l = 0; l < 8; ++l) {
+            unsigned long long b = (unsigned long long)(block + l);
+            x[l] = (unsigned)b; y[l] = (unsigned)(b >> 32);
+        }
+        v_philox(&x, &y, &z, &w, k0, k1);
+        unsigned words[4][8];
+        memcpy(words[0], &x, 32); memcpy(words[1], &y, 32); memcpy(words[2], &z, 32); memcpy(words[3], &w, 32);
+        const long first = block << 2;
+        if (first >= begin && first + 32 <= end) {
+            PLAIN_LOOP
+            for (int e = 0; e < 32; ++e) {
+                const long i = first + e;
+                out[i] = (words[e & 3][e >> 2] >> 8) < threshold ? in[i] * inverse : 0.0f;
+            }
+        } else {
+            PLAIN_LOOP
+            for (int e = 0; e < 32; ++e) {
+                const long i = first + e;
+                if (i >= begin && i < end) out[i] = (words[e & 3][e >> 2] >> 8) < threshold ? in[i] * inverse : 0.0f;
+            }
+        }
+    }
+}
+
 /* Two instantiations of every kernel. */
 #define INSTANTIATE(suffix, attributes)                                                                        \
     attributes static void lstm_forward_##suffix(float *g, const float *cp, float *c, float *h, long r, long k) { \
@@ -228,7 +279,11 @@ INLINE void body_axpy(float alpha, const float *x, float *y, long n) {
     attributes static void tanh_##suffix(const float *x, float *y, long n) { body_tanh(x, y, n); }              \
     attributes static float softmax_row_##suffix(const float *z, float *o, long n) { return body_softmax_row(z, o, n); } \
     attributes static float dot_##suffix(const float *a, const float *b, long n) { return body_dot(a, b, n); }  \
-    attributes static void axpy_##suffix(float a, const float *x, float *y, long n) { body_axpy(a, x, y, n); }
+    attributes static void axpy_##suffix(float a, const float *x, float *y, long n) { body_axpy(a, x, y, n); } \
+    attributes static void dropout_##suffix(const float *x, float *o, long b, long e, unsigned t, float inv,     \
+                                            unsigned long long seed, unsigned long long stream) {             \
+        body_dropout(x, o, b, e, t, inv, seed, stream);                                                        \
+    }
 
 #if defined(__x86_64__) && defined(__clang__)
 INSTANTIATE(avx2, __attribute__((target("avx2,fma"))))
@@ -245,13 +300,14 @@ typedef struct {
     float (*softmax_row)(const float *, float *, long);
     float (*dot)(const float *, const float *, long);
     void (*axpy)(float, const float *, float *, long);
+    void (*dropout)(const float *, float *, long, long, unsigned, float, unsigned long long, unsigned long long);
 } kernel_set;
 
 static const kernel_set base_set = {"baseline", lstm_forward_base, lstm_backward_base, sigmoid_base, tanh_base,
-                                    softmax_row_base, dot_base, axpy_base};
+                                    softmax_row_base, dot_base, axpy_base, dropout_base};
 #ifdef HAVE_AVX2_SET
 static const kernel_set avx2_set = {"avx2+fma", lstm_forward_avx2, lstm_backward_avx2, sigmoid_avx2, tanh_avx2,
-                                    softmax_row_avx2, dot_avx2, axpy_avx2};
+                                    softmax_row_avx2, dot_avx2, axpy_avx2, dropout_avx2};
 #endif
 
 static const kernel_set *chosen(void) {
@@ -287,3 +343,7 @@ void loom_tanh(const float *x, float *y, long n) { chosen()->tanh(x, y, n); }
 float loom_softmax_row(const float *z, float *o, long n) { return chosen()->softmax_row(z, o, n); }
 float loom_dot(const float *a, const float *b, long n) { return chosen()->dot(a, b, n); }
 void loom_axpy(float a, const float *x, float *y, long n) { chosen()->axpy(a, x, y, n); }
+void loom_dropout(const float *x, float *out, long begin, long end, unsigned threshold, float inverse,
+                  unsigned long long seed, unsigned long long stream) {
+    chosen()->dropout(x, out, begin, end, threshold, inverse, seed, stream);
+}

@@ -127,6 +127,20 @@ final class GradientTests: XCTestCase {
         assertClose(try be.floats(dx).map(Double.init), g, atol: 1e-6, rtol: 1e-5, "dropout")
     }
 
+    /// The CPU's vectorised, threaded dropout draws exactly `Philox.word`'s numbers, whatever the
+    /// size (threads' chunks end mid-block here) and with high bits in the seed and stream.
+    func testDropoutMaskIsPhiloxWord() throws {
+        for (n, seed, stream) in [(5, UInt64(1), UInt64(0)), (100_003, 0xDEAD_BEEF_0000_1234, 0x1_0000_0003 as UInt64)] {
+            var data = TestData(seed: 3)
+            let x = data.uniform(n), keep: Float = 0.7
+            let y = try be.tensor(x)
+            try be.dropout(y, into: y, keepProbability: keep, seed: seed, stream: stream)
+            let threshold = Philox.keepThreshold(keep)
+            let expected = (0..<n).map { Philox.word(index: UInt64($0), seed: seed, stream: stream) >> 8 < threshold ? x[$0] * (1 / keep) : 0 }
+            XCTAssertEqual(try be.floats(y), expected, "n=\(n)")
+        }
+    }
+
     func testLSTMGatesBackward() throws {
         let (b, h) = (3, 4)
         var data = TestData(seed: 8)

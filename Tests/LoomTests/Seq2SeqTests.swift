@@ -224,6 +224,69 @@ final class Seq2SeqTests: XCTestCase {
         }
     }
 
+    /// Byte-pair encoding learns Sennrich et al.'s merges on their example and splits text into
+    /// pieces that join back to the same words; a subword model trains, saves and loads.
+    func testBytePairEncoding() throws {
+        let bpe = BytePairEncoding.learn(["low": 5, "lower": 2, "newest": 6, "widest": 3], merges: 5)
+        // "low" ends in "w</w>", so (lo, w) is seen only in "lower"; ties go to the first in order.
+        XCTAssertEqual(bpe.merges, [["e", "s"], ["es", "t</w>"], ["l", "o"], ["e", "w"], ["ew", "est</w>"]])
+        XCTAssertEqual(bpe.pieces("newest"), ["n@@", "ewest"])
+        XCTAssertEqual(bpe.pieces("lowest"), ["lo@@", "w@@", "est"])
+        XCTAssertEqual(bpe.pieces("x"), ["x"])
+        XCTAssertEqual(bpe.pieces("newest") { $0 != "ewest" }, ["n@@", "ew@@", "est"], "pieces outside a vocabulary split back")
+        XCTAssertEqual(bpe.pieces("newest") { !["ewest", "ew@@", "est"].contains($0) }, ["n@@", "e@@", "w@@", "es@@", "t"])
+        XCTAssertEqual(BytePairEncoding.learn(["ab": 1, "cd": 1], merges: 10).merges, [], "no pair is seen twice")
+        let text = "Er tut bei der Arbeit nur das Nötigste, oder? Ihm wurde das Herz schwer."
+        let vocabulary = SequenceVocabulary.learn([text, "Das Herz ist schwer."], units: .bpe, merges: 30)
+        let pieces = vocabulary.tokens(text)
+        XCTAssertGreaterThan(pieces.count, Tokens.split(text, .word).count, "some words split")
+        XCTAssertEqual(Tokens.join(pieces, .bpe), Tokens.join(Tokens.split(text, .word), .word))
+        XCTAssertEqual(try JSONDecoder().decode(SequenceVocabulary.self, from: JSONEncoder().encode(vocabulary)), vocabulary)
+
+        var c = tinyConfig(.general)
+        c.sourceUnits = .bpe
+        c.targetUnits = .bpe
+        c.merges = 12
+        c.steps = 20
+        c.wordDropout = 0.2
+        let words = pairs(300, seed: 4) { String($0.reversed()) }.map { SequencePair(source: $0.source + " " + $0.target, references: [$0.target]) }
+        let trainer = try Seq2SeqTrainer(train: words, valid: Array(words.prefix(10)), config: c, backend: be)
+        trainer.evalEvery = 0
+        _ = try trainer.run()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loom-bpe-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("m.ckpt")
+        try trainer.saveCheckpoint(to: url, step: 20)
+        let loaded = try Seq2SeqTrainer.loadModel(from: url, backend: be)
+        XCTAssertEqual(loaded.source, trainer.model.source)
+        var unknown: [String] = []
+        _ = try Translator(model: loaded).encode(words[0].source + " zzz", unknown: &unknown)
+        XCTAssertEqual(unknown, ["z@@", "z@@", "z"], "unknown pieces become <unk> for subwords")
+    }
+
+    /// Word dropout replaces source and decoder-input symbols by `<unk>` (never the labels), the
+    /// same way for the same step.
+    func testWordDropoutHitsInputsNotLabels() throws {
+        let vocabulary = SequenceVocabulary(units: .char, symbols: ["<unk>", "<s>", "</s>", "a", "b"])
+        let model = try Seq2SeqModel(config: tinyConfig(.none), source: vocabulary, target: vocabulary, backend: be)
+        let ws = try model.workspace(batch: 1, sourceSteps: 40, targetSteps: 41, training: true)
+        let x = [Int32](repeating: 3, count: 40)
+        func ids(_ step: Int?) throws -> (source: [Int32], input: [Int32], labels: [Int32]) {
+            try model.upload(sources: [x], targets: [x], into: ws, wordDropout: step.map { (0.5, $0) })
+            return (try be.ints(ws.sourceIDs), try be.ints(ws.decoderInputs), try be.ints(ws.labels))
+        }
+        let plain = try ids(nil), a = try ids(7), b = try ids(7), other = try ids(8)
+        XCTAssertEqual(plain.source, x)
+        let dropped = a.source.filter { $0 == SequenceVocabulary.unknown }.count
+        XCTAssert((8...32).contains(dropped), "\(dropped) of 40 dropped at rate 0.5")
+        XCTAssertEqual(a.input[0], SequenceVocabulary.start, "<s> is never dropped")
+        XCTAssertGreaterThan(a.input.filter { $0 == SequenceVocabulary.unknown }.count, 5)
+        XCTAssertEqual(a.labels, plain.labels)
+        XCTAssertEqual(a.source, b.source)
+        XCTAssertEqual(a.input, b.input)
+        XCTAssertNotEqual(a.source, other.source)
+    }
+
     func testTokensAndMirroredWindows() {
         XCTAssertEqual(Tokens.split("Ich hab's, oder?", .word), ["Ich", "hab's", ",", "oder", "?"])
         XCTAssertEqual(Tokens.join(["I", "don't", "know", ",", "do", "you", "?"], .word), "I don't know, do you?")

@@ -9,7 +9,8 @@
 #   TASK  reverse-words g2p translation (default: all three)
 #   Environment: LSTM_PYTHON (torch and sacrebleu; default /tmp/baselines/lstm-venv/bin/python),
 #   THREADS (2), and per task the budget in minutes: REVERSE_MINUTES (15), G2P_MINUTES (30),
-#   TRANSLATION_MINUTES (15), BASELINE_MINUTES (default: the same budget as Loom's).
+#   TRANSLATION_MINUTES (15), BASELINE_MINUTES (default: the same budget as Loom's);
+#   TRANSLATION_UNITS (char; or word — PyTorch's script has no subword units).
 #
 # Writes OUT_DIR/<task>/: pairs (train/valid/test.tsv), loom-train.jsonl (the run log),
 # loom-train.txt, loom-eval.json (scores, examples, per length), torch.json; OUT_DIR/bench.json.
@@ -60,11 +61,13 @@ for task in "${tasks[@]}"; do
         translation)
             minutes=${TRANSLATION_MINUTES:-15}
             data=(--pairs "$shared/translation/train.tsv")
-            train_opts=(--valid-pairs "$shared/translation/valid.tsv" --units word --dropout 0.3 --decay-every 1500
-                        --best "$dir/loom-best.ckpt")
+            units=${TRANSLATION_UNITS:-char}
+            decay_every=$([ "$units" = word ] && echo 1500 || echo 2500)
+            train_opts=(--valid-pairs "$shared/translation/valid.tsv" --units "$units" --dropout 0.3
+                        --decay-every "$decay_every" --best "$dir/loom-best.ckpt")
             eval_opts=(--beam 4)
-            torch_units=(--units word)
-            torch_opts=(--lr 0.002 --decay 0.5 --decay-every 1500 --dropout 0.3) ;;
+            torch_units=(--units "$units")
+            torch_opts=(--lr 0.002 --decay 0.5 --decay-every "$decay_every" --dropout 0.3) ;;
         *) echo "run_seq2seq: unknown task '$task'" >&2; exit 2 ;;
     esac
     if [ "$task" = translation ]; then

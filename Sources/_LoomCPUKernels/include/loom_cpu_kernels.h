@@ -37,6 +37,12 @@ float loom_softmax_row(const float *z, float *out, long n);
 float loom_dot(const float *a, const float *b, long n);
 void loom_axpy(float alpha, const float *x, float *y, long n);
 
+/* Dropout of elements begin..<end: out[i] = x[i]·inverse where the 24-bit Philox draw of element i
+ * (word i % 4 of Philox4x32-10 block i / 4, counter (block, stream), key seed), shifted right by 8,
+ * is below threshold; 0 elsewhere. The same draws as Philox.word in Swift and the OpenCL kernels. */
+void loom_dropout(const float *x, float *out, long begin, long end, unsigned threshold, float inverse,
+                  unsigned long long seed, unsigned long long stream);
+
 #ifdef __cplusplus
 }
 #endif
