@@ -23,6 +23,7 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
 
         // MARK: Engine
         // Shapes, tensors, the Backend protocol, errors. Imports no C.
@@ -38,6 +39,7 @@ let package = Package(
             resources: [
                 .embedInCode("common.cl"),
                 .embedInCode("elementwise.cl"),
+                .embedInCode("conv.cl"),
                 .embedInCode("embedding.cl"),
                 .embedInCode("reduce.cl"),
                 .embedInCode("softmax.cl"),
@@ -56,6 +58,8 @@ let package = Package(
         // MARK: Text and models
         // Corpora, vocabularies, id streams, downloads.
         .target(name: "LoomData", dependencies: ["LoomCore", "CZlib"]),
+        // Images: 8-bit greyscale pictures, PNG through libpng, IDX files (MNIST, Fashion-MNIST).
+        .target(name: "LoomImages", dependencies: ["LoomCore", "CPNG", "CZlib"]),
         // Word vectors on the host: formats, neighbours, analogies, evaluation.
         .target(name: "LoomEmbeddings", dependencies: ["LoomCore", "COpenBLAS"]),
         // word2vec: samplers, batches, skip-gram and CBOW training on any Backend.
@@ -67,6 +71,8 @@ let package = Package(
         .target(name: "LoomLSTM", dependencies: ["LoomCore", "LoomData", "LoomLayers"]),
         // Sequence to sequence: encoder–decoder LSTMs with attention, pairs, tasks, scoring.
         .target(name: "LoomSeq2Seq", dependencies: ["LoomCore", "LoomData", "LoomLayers"]),
+        // Image captioning: a CNN encoder feeding an LSTM decoder; Fashion-MNIST scenes.
+        .target(name: "LoomCaption", dependencies: ["LoomCore", "LoomLayers", "LoomImages", "LoomSeq2Seq"]),
         // t-SNE: affinities, PCA start, the exact gradient as Backend ops, Barnes-Hut on the host.
         .target(name: "LoomTSNE", dependencies: ["LoomCore", "COpenBLAS"]),
         // SVG figures in pure Swift: labelled scatter plots, line charts.
@@ -75,7 +81,7 @@ let package = Package(
         // The library users import: re-exports the core and picks a device.
         .target(name: "Loom",
                 dependencies: ["LoomCore", "LoomCPU", "LoomOpenCL", "LoomData", "LoomEmbeddings", "LoomWord2Vec",
-                               "LoomLayers", "LoomLSTM", "LoomSeq2Seq", "LoomTSNE", "LoomPlot",
+                               "LoomLayers", "LoomLSTM", "LoomSeq2Seq", "LoomImages", "LoomCaption", "LoomTSNE", "LoomPlot",
                                .product(name: "Logging", package: "swift-log")]),
 
         // MARK: Programs

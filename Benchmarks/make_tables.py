@@ -531,6 +531,9 @@ def s2s_rows(folder):
             continue
         l, t = s2s_loom(d), maybe(os.path.join(d, "torch.json"))
         minutes = l["report"]["elapsed"] / 60 if l["report"] else None
+        units = ((l["beam"] or {}).get("model") or {}).get("units", "")
+        if task == "translation" and units:
+            title = title[:-1] + (", characters)" if units.startswith("char") else f", {units.split('→')[0]} units)")
         best = " (best validation chrF)" if l["last"] else ""
         for name, e in [("Loom, beam 4, last checkpoint", l["last"]), (f"Loom, beam 4{best}", l["beam"]),
                         (f"Loom, greedy{best}", l["greedy"])]:
@@ -589,8 +592,7 @@ def s2s_block(folder, readme=False):
     bench = maybe(os.path.join(folder, "bench.json"))
     if bench and not readme:
         out.append("`loom-bench seq2seq` (training steps alone over a run's batches, no dropout, and decoding of test "
-                   "sources; untrained weights). Dropout costs the CPU backend about a third of its speed here "
-                   "(its Philox masks), which is why G2P's run (dropout 0.1) trains at half the rate below:")
+                   "sources; untrained weights; word units for translation):")
         out.append(table(["task", "attention", "encoders", "backend", "training pairs/s", "greedy sequences/s",
                           "beam 4 sequences/s"],
                          [[r["task"], r["attention"], "both directions" if r.get("bidirectional") else "forward",
@@ -615,6 +617,49 @@ def s2s_block(folder, readme=False):
     return "\n\n".join(out)
 
 
+def caption_block(folder, readme=False):
+    """The captioning tables from a folder written by Benchmarks/baselines/caption/run_caption.sh."""
+    out = []
+    budgets = sorted((d for d in os.listdir(folder) if re.fullmatch(r"\d+(\.\d+)?min", d)
+                      and os.path.isdir(os.path.join(folder, d))), key=lambda d: float(d[:-3]))
+    rows = []
+    for d in budgets:
+        path = os.path.join(folder, d)
+        log = jsonl(os.path.join(path, "loom-train.jsonl")) if os.path.exists(os.path.join(path, "loom-train.jsonl")) else []
+        reports = [r for r in log if "examples_per_sec" in r]
+        minutes = reports[-1]["elapsed"] / 60 if reports else None
+        rate = n(reports[-1]["examples_per_sec"]) if reports else ""
+        for name, e in [("Loom, beam 3", maybe(os.path.join(path, "loom-eval.json"))),
+                        ("Loom, greedy", maybe(os.path.join(path, "loom-eval-greedy.json")))]:
+            if e:
+                rows.append([d[:-3], name, n(minutes, 1), rate if name.endswith("3") else "", pct(e["exact"]), n(e["bleu"], 1)])
+        t = maybe(os.path.join(path, "torch.json"))
+        if t:
+            rows.append([d[:-3], f"PyTorch {t['torch'].split('+')[0]}, greedy", n(t["train_seconds"] / 60, 1),
+                         n(t["images_per_sec"]), pct(t["exact"]), n(t["bleu"], 1)])
+    out.append("Each budget: Loom (`loom caption train`, CPU backend, 2 threads, the defaults: CNN 32-64-64 on 56×56 → "
+               "LSTM 256, embedding 64, Adam 0.002 halved every 1500 steps, batch 64) for the budget, scored on the 1,000 "
+               "test scenes (made only from Fashion-MNIST's test photos), then the PyTorch baseline "
+               "(`Benchmarks/baselines/caption/caption_torch.py`, the same model, optimiser and scenes) for the same "
+               "budget. Exact match: the caption equals the reference; BLEU-4 as sacrebleu computes it. Loom's "
+               "images/s is its whole run's (validation every 500 steps inside it). Files: "
+               f"[`{rel(folder)}`]({rel(folder) if readme else os.path.relpath(folder, HERE)}).")
+    out.append(table(["minutes", "tool, decoding", "training minutes", "training images/s", "exact match", "BLEU-4"], rows))
+    bench = maybe(os.path.join(folder, "bench.json"))
+    if bench and not readme:
+        out.append("`loom-bench caption` (training steps alone; decoding of 256 scenes, at most 12 words):")
+        out.append(table(["backend", "training images/s", "greedy images/s", "beam 3 images/s"],
+                         [[r["backend"], n(r["trainingImagesPerSecond"]), n(r["greedyImagesPerSecond"]),
+                           n(r["beamImagesPerSecond"], 1)] for r in bench]))
+    for d in budgets[-1:]:
+        e = maybe(os.path.join(folder, d, "loom-eval.json"))
+        if e:
+            out.append(f"Examples (Loom, {d[:-3]} minutes, beam 3, the first test scenes):\n\n" + "\n".join(
+                f"- `{x['image']}`: `{x['output']}`" + ("" if x["output"] == x["reference"] else f" (reference: `{x['reference']}`)")
+                for x in e["examples"][:4]))
+    return "\n\n".join(out)
+
+
 def replace_block(path, name, body):
     text = open(path).read()
     begin, end = f"<!-- generated: {name} -->", f"<!-- end generated: {name} -->"
@@ -635,6 +680,8 @@ def main():
     p.add_argument("folder", help="a results folder written by Benchmarks/reproduce.sh")
     p.add_argument("--seq2seq", metavar="DIR", help="also the sequence-to-sequence tables from a folder written by "
                                                     "Benchmarks/baselines/seq2seq/run_seq2seq.sh")
+    p.add_argument("--caption", metavar="DIR", help="also the captioning tables from a folder written by "
+                                                    "Benchmarks/baselines/caption/run_caption.sh")
     p.add_argument("--write", action="store_true", help="replace the generated blocks of RESULTS.md and README.md")
     args = p.parse_args()
     folder = os.path.abspath(args.folder)
@@ -645,7 +692,14 @@ def main():
         s2s = os.path.abspath(args.seq2seq)
         blocks["seq2seq"] = s2s_block(s2s)
         blocks["readme-seq2seq"] = s2s_block(s2s, readme=True)
+    if args.caption:
+        cap = os.path.abspath(args.caption)
+        blocks["caption"] = caption_block(cap)
+        blocks["readme-caption"] = caption_block(cap, readme=True)
     if args.write:
+        if args.caption:
+            replace_block(os.path.join(HERE, "RESULTS.md"), "caption", blocks["caption"])
+            replace_block(os.path.join(REPO, "README.md"), "readme-caption", blocks["readme-caption"])
         if args.seq2seq:
             replace_block(os.path.join(HERE, "RESULTS.md"), "seq2seq", blocks["seq2seq"])
             replace_block(os.path.join(REPO, "README.md"), "readme-seq2seq", blocks["readme-seq2seq"])

@@ -13,6 +13,7 @@ public enum KernelSources {
         case sampledSoftmax = "sampled_softmax"
         case negativeSampling = "negative_sampling"
         case tsne
+        case convolution = "conv"
 
         public var fileName: String { rawValue + ".cl" }
     }
@@ -38,6 +39,7 @@ public enum KernelSources {
         case .optimizers: return PackageResources.optimizers_cl
         case .lstmGates: return PackageResources.lstm_gates_cl
         case .sampledSoftmax: return PackageResources.sampled_softmax_cl
+        case .convolution: return PackageResources.conv_cl
         case .negativeSampling: return PackageResources.negative_sampling_cl
         case .tsne: return PackageResources.tsne_cl
         }

@@ -72,3 +72,14 @@ __kernel void tanh_backward(__global const float* y, int y_off, __global const f
     int i = get_global_id(0);
     if (i < n) { float t = y[y_off + i]; dx[dx_off + i] = dy[dy_off + i] * (1.0f - t * t); }
 }
+
+__kernel void relu_f32(__global const float* x, int x_off, __global float* out, int out_off, int n) {
+    int i = get_global_id(0);
+    if (i < n) { float v = x[x_off + i]; out[out_off + i] = v < 0.0f ? 0.0f : v; }  // NaN passes
+}
+
+__kernel void relu_backward(__global const float* y, int y_off, __global const float* g, int g_off,
+                            __global float* out, int out_off, int n) {
+    int i = get_global_id(0);
+    if (i < n) out[out_off + i] = y[y_off + i] > 0.0f ? g[g_off + i] : 0.0f;
+}

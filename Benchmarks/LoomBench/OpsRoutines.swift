@@ -115,6 +115,48 @@ enum OpsRoutines {
         }
     }
 
+    /// A conv 3×3 layer as the captioner runs it: im2col, the GEMM, bias; then the backward pass
+    /// (weight GEMM, bias sum, column GEMM, col2im). `flops` counts the three GEMMs.
+    static func convolution(_ g: ConvGeometry, filters: Int) -> Routine {
+        let gemmFlops = 2 * Double(g.outputPixels * g.patch * filters)
+        return Routine(name: "conv fwd+bwd \(g.batch)x\(g.height)x\(g.width)x\(g.channels) → \(filters)", flops: 3 * gemmFlops,
+                       atol: 1e-3, rtol: 1e-3) { be in
+            let x = try be.tensor(uniform(g.inputCount, seed: 30))
+            let w = try be.tensor(uniform(g.patch * filters, seed: 31), shape: [g.patch, filters])
+            let bias = try be.tensor(uniform(filters, seed: 32))
+            let cols = try be.zeros([g.outputPixels, g.patch]), y = try be.zeros([g.outputPixels, filters])
+            let dy = try be.tensor(uniform(g.outputPixels * filters, seed: 33), shape: [g.outputPixels, filters])
+            let dw = try be.zeros([g.patch, filters]), db = try be.zeros([filters])
+            let dcols = try be.zeros([g.outputPixels, g.patch]), dx = try be.zeros([g.inputCount])
+            return Instance(run: {
+                try be.im2col(x, g, into: cols)
+                try be.gemm(cols, w, into: y, transposeA: false, transposeB: false, alpha: 1, beta: 0)
+                try be.addRowVector(bias, to: y)
+                try be.gemm(cols, dy, into: dw, transposeA: true, transposeB: false, alpha: 1, beta: 0)
+                try be.sumRows(dy, into: db, accumulate: false)
+                try be.gemm(dy, w, into: dcols, transposeA: false, transposeB: true, alpha: 1, beta: 0)
+                try be.col2im(dcols, g, into: dx)
+            }, outputs: { try be.floats(y) + be.floats(dw) + be.floats(dx) })
+        }
+    }
+
+    /// ReLU and 2×2 max pooling, forward and backward.
+    static func reluPool(_ g: ConvGeometry) -> Routine {
+        Routine(name: "relu+maxpool fwd+bwd \(g.batch)x\(g.height)x\(g.width)x\(g.channels)",
+                bytes: Double(g.inputCount * 4 * 6), atol: 0, rtol: 0) { be in
+            let x = try be.tensor(uniform(g.inputCount, seed: 34)), y = try be.zeros([g.inputCount])
+            let pooled = try be.zeros([g.outputPixels * g.channels])
+            let arg = try be.zeros([g.outputPixels * g.channels], dtype: .int32)
+            let dy = try be.tensor(uniform(g.outputPixels * g.channels, seed: 35)), dx = try be.zeros([g.inputCount])
+            return Instance(run: {
+                try be.relu(x, into: y)
+                try be.maxPool(y, g, into: pooled, argmax: arg)
+                try be.maxPoolBackward(dy, argmax: arg, g, into: dx)
+                try be.reluBackward(output: y, gradOutput: dx, into: dx)
+            }, outputs: { try be.floats(pooled) + be.floats(dx) })
+        }
+    }
+
     static func all(quick: Bool) -> [Routine] {
         var list: [Routine] = [
             gemm(256, 256, 256), gemm(1024, 1024, 1024),
@@ -127,6 +169,10 @@ enum OpsRoutines {
             sampledSoftmax(b: 128, s: 64, v: 50_000, d: 128),
             softmaxCrossEntropy(n: 128, c: 50_000),
             sparseAdagrad(v: 50_000, d: 128, rows: 320),
+            // The captioner's CNN on a batch of 64 scenes: the first and second conv blocks.
+            convolution(ConvGeometry(batch: 64, height: 56, width: 56, channels: 1, kernel: 3, padding: 1), filters: 32),
+            convolution(ConvGeometry(batch: 64, height: 28, width: 28, channels: 32, kernel: 3, padding: 1), filters: 64),
+            reluPool(ConvGeometry(batch: 64, height: 56, width: 56, channels: 32, kernel: 2, stride: 2)),
         ]
         if quick { list.removeAll { $0.name.contains("1024x1024") || $0.name.contains("50000x") } }
         return list

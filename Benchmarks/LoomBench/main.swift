@@ -6,7 +6,7 @@ struct LoomBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loom-bench",
         abstract: "Validate Loom's ops against the CPU reference, then time them on each backend.",
-        subcommands: [Ops.self, Word2VecBench.self, CorpusBench.self, LSTMBench.self, Seq2SeqBench.self, TSNEBench.self],
+        subcommands: [Ops.self, Word2VecBench.self, CorpusBench.self, LSTMBench.self, Seq2SeqBench.self, CaptionBench.self, TSNEBench.self],
         defaultSubcommand: Ops.self)
 }
 

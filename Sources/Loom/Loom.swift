@@ -8,5 +8,7 @@
 @_exported import LoomLayers
 @_exported import LoomLSTM
 @_exported import LoomSeq2Seq
+@_exported import LoomImages
+@_exported import LoomCaption
 @_exported import LoomTSNE
 @_exported import LoomPlot

@@ -8,7 +8,7 @@ struct LoomCommand: ParsableCommand {
         commandName: "loom",
         abstract: "Train and use deep models of text and sequences on OpenCL GPUs or the CPU.",
         subcommands: [Devices.self, CorpusCommand.self, Word2VecCommand.self, Neighbors.self, Analogy.self, Eval.self,
-                      LSTMCommand.self, Seq2SeqCommand.self, TSNECommand.self, PlotCommand.self])
+                      LSTMCommand.self, Seq2SeqCommand.self, CaptionCommand.self, TSNECommand.self, PlotCommand.self])
 
     static func main() {
         // Before any thread starts: a fallback choice of OpenBLAS kernels makes GEMM several times

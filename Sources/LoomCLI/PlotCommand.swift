@@ -51,7 +51,7 @@ struct PlotCommand: ParsableCommand {
             panels.append(LineChart(series: lines("valid_perplexity"), title: "Validation perplexity", xLabel: "step",
                                     yLabel: "perplexity", yScale: logY ? .log : .linear))
         }
-        // Sequence-to-sequence runs: exact match and chrF of greedy outputs on the validation pairs.
+        // Sequence-to-sequence and captioning runs: exact match, chrF or BLEU of greedy outputs on validation data.
         if histories.contains(where: { $0.has("valid_exact") }) {
             panels.append(LineChart(series: lines("valid_exact"), title: "Validation exact match", xLabel: "step",
                                     yLabel: "fraction exact", yScale: .linear))
@@ -59,6 +59,10 @@ struct PlotCommand: ParsableCommand {
         if histories.contains(where: { $0.has("valid_chrf") }) {
             panels.append(LineChart(series: lines("valid_chrf"), title: "Validation chrF", xLabel: "step",
                                     yLabel: "chrF", yScale: .linear))
+        }
+        if histories.contains(where: { $0.has("valid_bleu") }) {
+            panels.append(LineChart(series: lines("valid_bleu"), title: "Validation BLEU-4", xLabel: "step",
+                                    yLabel: "BLEU", yScale: .linear))
         }
         // Frames one above the other, aligned.
         let left = panels.map { $0.requiredLeftMargin() }.max() ?? 0

@@ -186,6 +186,31 @@ public protocol Backend: AnyObject {
                            gradCell: Tensor, gradGates: Tensor, gradPreviousHidden: Tensor, lengths: Tensor,
                            step: Int) throws
 
+    // MARK: Convolution and pooling (NHWC; see `ConvGeometry`)
+
+    /// Unfolds image patches: row `(n, oy, ox)` of `columns` holds the `KH·KW·C` input values
+    /// under the window at that output pixel, ordered `(ky, kx, c)`, zeros where it hangs over the
+    /// padding. A convolution is then `gemm(columns, weights (KH·KW·C, F))`.
+    /// - Parameters: input `N·H·W·C`; columns `(N·OH·OW, KH·KW·C)` (out).
+    func im2col(_ input: Tensor, _ geometry: ConvGeometry, into columns: Tensor) throws
+    /// The adjoint of `im2col`: every input element gets the sum of the column entries that
+    /// copied it (the input gradient of a convolution from the columns' gradient).
+    /// - Parameters: columns `(N·OH·OW, KH·KW·C)`; gradInput `N·H·W·C` (out, overwritten).
+    func col2im(_ columns: Tensor, _ geometry: ConvGeometry, into gradInput: Tensor) throws
+    /// `out = max(x, 0)` (out may be x).
+    func relu(_ x: Tensor, into out: Tensor) throws
+    /// `gradInput = gradOutput` where the ReLU's output `y > 0`, else 0 (gradInput may be gradOutput).
+    func reluBackward(output y: Tensor, gradOutput: Tensor, into gradInput: Tensor) throws
+    /// Max pooling per channel over `KH × KW` windows; `argmax` records, for every output, the
+    /// flat index into `input` of the maximum (the first, in window order, among equals), so the
+    /// backward pass is a scatter. Windows see only the image (the padding never wins).
+    /// - Parameters: input `N·H·W·C`; output `N·OH·OW·C` (out); argmax `N·OH·OW·C` int32 (out).
+    func maxPool(_ input: Tensor, _ geometry: ConvGeometry, into output: Tensor, argmax: Tensor) throws
+    /// Backward of `maxPool`: each input element gets the sum of the output gradients whose
+    /// maximum it was (0 for the rest).
+    /// - Parameters: gradOutput, argmax `N·OH·OW·C`; gradInput `N·H·W·C` (out, overwritten).
+    func maxPoolBackward(_ gradOutput: Tensor, argmax: Tensor, _ geometry: ConvGeometry, into gradInput: Tensor) throws
+
     // MARK: Fused negative sampling
 
     /// word2vec's negative-sampling loss and its gradients in one op. For pair `i` with target
