@@ -191,28 +191,13 @@ struct CaptionTrain: ParsableCommand {
 
 extension CaptionTrainer: CheckpointedTrainer {}
 
-/// Decoding flags of describe and eval.
-struct CaptionDecodingOptions: ParsableArguments {
-    @Option(help: "Beam search with this many beams (default 3).")
-    var beam: Int?
-    @Flag(help: "Greedy decoding (batched; fastest).")
-    var greedy = false
-
-    func validate() throws {
-        if greedy && beam != nil { throw ValidationError("choose one of --greedy and --beam") }
-        if let beam, beam < 1 { throw ValidationError("--beam must be at least 1") }
-    }
-
-    var decoding: Decoding { greedy ? .greedy : .beam(width: beam ?? 3, lengthNormalization: true) }
-}
-
 struct CaptionDescribe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "describe", abstract: "Caption PNG images, one line each: file<TAB>caption.")
 
     @Option(help: "A checkpoint written by `loom caption train`.")
     var checkpoint: String
-    @OptionGroup var decoding: CaptionDecodingOptions
+    @OptionGroup var decoding: DecodingOptions
     @OptionGroup var device: DeviceOptions
     @Argument(help: "PNG images.")
     var images: [String]
@@ -223,7 +208,8 @@ struct CaptionDescribe: ParsableCommand {
         let backend = try device.open(quiet: true)
         let model = try CaptionTrainer.loadModel(from: URL(fileURLWithPath: checkpoint), backend: backend)
         let pictures = try images.map { try GrayImage.readPNG(URL(fileURLWithPath: $0)) }
-        for (name, out) in zip(images, try Captioner(model: model).describe(pictures, decoding: decoding.decoding)) {
+        let captioner = Captioner(model: model, maxLength: decoding.maxOutput)
+        for (name, out) in zip(images, try captioner.describe(pictures, decoding: decoding.decoding)) {
             print("\(name)\t\(out.text)")
         }
     }
@@ -236,7 +222,7 @@ struct CaptionEval: ParsableCommand {
     @Option(help: "A checkpoint written by `loom caption train`.")
     var checkpoint: String
     @OptionGroup var data: CaptionSource
-    @OptionGroup var decoding: CaptionDecodingOptions
+    @OptionGroup var decoding: DecodingOptions
     @OptionGroup var device: DeviceOptions
     @Option(help: "Example captions to print.")
     var examples = 5
@@ -250,7 +236,8 @@ struct CaptionEval: ParsableCommand {
         let model = try CaptionTrainer.loadModel(from: URL(fileURLWithPath: checkpoint), backend: backend)
         let test = try data.load(size: model.config.imageSize)
         let start = DispatchTime.now().uptimeNanoseconds
-        let outputs = try Captioner(model: model).describe(test.map(\.image), decoding: decoding.decoding).map(\.text)
+        let outputs = try Captioner(model: model, maxLength: decoding.maxOutput).describe(test.map(\.image), decoding: decoding.decoding)
+            .map(\.text)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         for i in 0..<min(examples, test.count) {
             print("\(test[i].name)\n  reference: \(test[i].captions[0])\n  output:    \(outputs[i])")
@@ -276,7 +263,7 @@ struct CaptionEval: ParsableCommand {
         if let json {
             let record: [String: Any] = [
                 "checkpoint": checkpoint, "images": r.count, "exact": r.exactMatch, "bleu": r.bleu,
-                "decoding": decoding.greedy ? "greedy" : "beam \(decoding.beam ?? 3)", "images_per_sec": Double(test.count) / seconds,
+                "decoding": decoding.greedy ? "greedy" : "beam \(decoding.beam ?? 4)", "images_per_sec": Double(test.count) / seconds,
                 "examples": zip(test, outputs).prefix(12).map { ["image": $0.0.name, "reference": $0.0.captions[0], "output": $0.1] },
             ]
             let data = try JSONSerialization.data(withJSONObject: record, options: [.prettyPrinted, .sortedKeys])

@@ -80,3 +80,23 @@ struct RunFileOptions: ParsableArguments {
         }
     }
 }
+
+/// Decoding flags of `seq2seq translate`/`eval` and `caption describe`/`eval`.
+struct DecodingOptions: ParsableArguments {
+    @Option(help: "Beam search with this many beams (default 4).")
+    var beam: Int?
+    @Flag(help: "Greedy decoding (batched; fastest).")
+    var greedy = false
+    @Flag(inversion: .prefixedNo, help: "Beam search: rank finished outputs by log-probability per symbol.")
+    var lengthNormalization = true
+    @Option(help: "Longest output in symbols (default: the model's --max-length).")
+    var maxOutput: Int?
+
+    func validate() throws {
+        if greedy && beam != nil { throw ValidationError("choose one of --greedy and --beam") }
+        if let beam, beam < 1 { throw ValidationError("--beam must be at least 1") }
+        if let maxOutput, maxOutput < 1 { throw ValidationError("--max-output must be at least 1") }
+    }
+
+    var decoding: Decoding { greedy ? .greedy : .beam(width: beam ?? 4, lengthNormalization: lengthNormalization) }
+}

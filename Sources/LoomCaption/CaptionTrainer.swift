@@ -174,25 +174,17 @@ public final class CaptionTrainer: TrainingTask {
     static let format = "loom-caption-checkpoint"
 
     public func saveCheckpoint(to url: URL, step: Int) throws {
-        var archive = try TensorArchive(metadata: CheckpointMetadata(config: config, vocabulary: model.vocabulary, step: step,
-                                                                     trainExamples: examples.count))
-        try model.store.save(into: &archive)
-        try archive.write(to: url)
+        try ModelCheckpoint.write(CheckpointMetadata(config: config, vocabulary: model.vocabulary, step: step,
+                                                     trainExamples: examples.count), store: model.store, to: url)
     }
 
-    static func metadata(_ archive: TensorArchive, _ url: URL) throws -> CheckpointMetadata {
-        struct Kind: Codable { var format: String? }
-        let kind = try archive.decodeMetadata(Kind.self, file: url.path)
-        guard kind.format == format else {
-            throw LoomError.invalidData("\(url.path) is a \(kind.format ?? "unknown") file, not a captioning checkpoint")
-        }
-        return try archive.decodeMetadata(CheckpointMetadata.self, file: url.path)
+    static func read(_ url: URL) throws -> (metadata: CheckpointMetadata, archive: TensorArchive) {
+        try ModelCheckpoint.read(CheckpointMetadata.self, format: format, what: "a captioning checkpoint", from: url)
     }
 
     /// Continues a run saved by `saveCheckpoint`: the settings (but `steps`) and data must match.
     public func resume(from url: URL) throws {
-        let archive = try TensorArchive.read(from: url)
-        let meta = try Self.metadata(archive, url)
+        let (meta, archive) = try Self.read(url)
         var saved = meta.config, current = config
         saved.steps = 0; current.steps = 0
         guard saved == current else {
@@ -207,8 +199,7 @@ public final class CaptionTrainer: TrainingTask {
 
     /// Loads a model for captioning from a checkpoint, on any backend.
     public static func loadModel(from url: URL, backend: any Backend) throws -> CaptionModel {
-        let archive = try TensorArchive.read(from: url)
-        let meta = try metadata(archive, url)
+        let (meta, archive) = try read(url)
         let model = try CaptionModel(config: meta.config, vocabulary: meta.vocabulary, backend: backend)
         try model.store.restore(from: archive, state: false)
         return model
