@@ -297,11 +297,6 @@ public final class CaptionModel {
 
     /// Row `k` of the decoder state takes row `parents[k]`'s (beam search).
     func reorder(_ ws: Workspace, parents index: Tensor, scratch: Tensor) throws {
-        for l in 0..<config.layers {
-            for state in [ws.decoder.initialCell(l), ws.decoder.initialHidden(l)] {
-                try backend.gather(state, indices: index, into: scratch)
-                try backend.copy(scratch, to: state)
-            }
-        }
+        try decoder.reorderState(ws.decoder, parents: index, scratch: scratch)
     }
 }

@@ -145,6 +145,17 @@ public final class LSTMStack {
         }
     }
 
+    /// Reorders the rows of the initial state: row `k` takes row `parents[k]`'s (beam search).
+    /// - Parameters: parents `(B)` int32 on the device; scratch `(B, H)`.
+    public func reorderState(_ ws: Workspace, parents: Tensor, scratch: Tensor) throws {
+        for l in 0..<layers {
+            for state in [ws.initialCell(l), ws.initialHidden(l)] {
+                try backend.gather(state, indices: parents, into: scratch)
+                try backend.copy(scratch, to: state)
+            }
+        }
+    }
+
     /// Makes the final state the initial state of the next segment (truncated BPTT).
     public func carryState(_ ws: Workspace) throws {
         for l in 0..<layers {

@@ -294,11 +294,6 @@ public final class Seq2SeqModel {
     /// Reorders the decoder state rows of `ws`: row `k` takes row `parents[k]`'s state.
     /// - Parameters: parents `(B)` int32 on the device; scratch `(B, H)`.
     func reorder(_ ws: Workspace, parents index: Tensor, scratch: Tensor) throws {
-        for l in 0..<config.layers {
-            for state in [ws.decoder.initialCell(l), ws.decoder.initialHidden(l)] {
-                try backend.gather(state, indices: index, into: scratch)
-                try backend.copy(scratch, to: state)
-            }
-        }
+        try decoder.reorderState(ws.decoder, parents: index, scratch: scratch)
     }
 }
