@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Benchmarks/reproduce.sh runs beside Loom, from Debian and PyPI only:
 #   /tmp/baselines/venv       gensim 4.4.0, scikit-learn 1.9.1, openTSNE 1.0.4   (PYTHON)
-#   /tmp/baselines/lstm-venv  tensorflow-cpu 2.21.0, torch 2.15.0, sacrebleu 2.6.0 (LSTM_PYTHON)
+#   /tmp/baselines/lstm-venv  tensorflow-cpu 2.21.0, torch 2.15.0, sacrebleu 2.6.0, pillow 13.0.0 (LSTM_PYTHON)
 #   GNU time (/usr/bin/time) and gcc for the word2vec C tool.
 # PyPI's torch wheel for Linux is the CUDA build (about 5 GB with its NVIDIA libraries); it runs on
 # the CPU all the same. The word2vec C tool's source is not fetched here: reproduce.sh needs
@@ -30,5 +30,5 @@ venv() {  # folder, packages...
     echo "setup-baselines: $dir has $*"
 }
 venv "$root/venv" gensim==4.4.0 scikit-learn==1.9.1 openTSNE==1.0.4
-venv "$root/lstm-venv" tensorflow-cpu==2.21.0 torch==2.15.0 sacrebleu==2.6.0
+venv "$root/lstm-venv" tensorflow-cpu==2.21.0 torch==2.15.0 sacrebleu==2.6.0 pillow==13.0.0
 echo "setup-baselines: PYTHON=$root/venv/bin/python LSTM_PYTHON=$root/lstm-venv/bin/python"
