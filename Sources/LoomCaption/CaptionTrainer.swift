@@ -28,7 +28,7 @@ public final class CaptionTrainer: TrainingTask {
     let examples: [(image: Int, caption: [Int32])]
     let validExamples: [(image: Int, caption: [Int32])]
     private var startStep = 0
-    private var workspaces: [String: CaptionModel.Workspace] = [:]
+    private lazy var workspaces = LossWorkspaces<CaptionModel.Workspace>(limit: 24) { $0.output }
     private var plan: (epoch: Int, order: [Int])?
 
     /// Builds the vocabulary from the training captions (space-separated words).
@@ -85,23 +85,17 @@ public final class CaptionTrainer: TrainingTask {
         return Array(plan!.order[i..<min(i + config.batchSize, examples.count)])
     }
 
+    /// A workspace for `batch` captions of up to `longest` words, its steps rounded up to a
+    /// multiple of 4 so that few shapes are allocated.
     private func workspace(batch: Int, longest: Int, training: Bool) throws -> CaptionModel.Workspace {
         let steps = (longest + 1 + 3) / 4 * 4
-        let key = "\(training ? "t" : "e")\(batch)x\(steps)"
-        if let ws = workspaces[key] { return ws }
-        if workspaces.count >= 24 { workspaces = workspaces.filter { $0.value.output.lossCount > 0 } }
-        let ws = try model.workspace(batch: batch, steps: steps, training: training)
-        workspaces[key] = ws
-        return ws
+        return try workspaces.workspace("\(batch)x\(steps)", training: training) {
+            try model.workspace(batch: batch, steps: steps, training: training)
+        }
     }
 
     private func takeLoss(training: Bool) throws -> Double? {
-        var total = 0.0, count = 0
-        for (key, ws) in workspaces where key.hasPrefix(training ? "t" : "e") && ws.output.lossCount > 0 {
-            let n = ws.output.lossCount
-            if let loss = try model.takeLoss(ws) { total += loss * Double(n); count += n }
-        }
-        return count > 0 ? total / Double(count) : nil
+        try workspaces.takeLoss(training: training, layer: model.output)
     }
 
     // MARK: Training

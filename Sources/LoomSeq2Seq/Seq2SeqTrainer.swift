@@ -27,7 +27,7 @@ public final class Seq2SeqTrainer: TrainingTask {
     public var onCheckpoint: ((_ step: Int, _ url: URL) -> Void)?
 
     private var startStep = 0
-    private var workspaces: [String: Seq2SeqModel.Workspace] = [:]
+    private lazy var workspaces = LossWorkspaces<Seq2SeqModel.Workspace>(limit: 48) { $0.output }
     private var plan: (epoch: Int, batches: [[Int]])?
 
     /// A pair as ids (without specials), with its references as text.
@@ -127,28 +127,14 @@ public final class Seq2SeqTrainer: TrainingTask {
     private func workspace(for pairs: [EncodedPair], training: Bool) throws -> Seq2SeqModel.Workspace {
         func round(_ n: Int) -> Int { (n + 3) / 4 * 4 }
         let s = round(pairs.map(\.source.count).max()!), t = round(pairs.map(\.target.count).max()! + 1)
-        let key = "\(training ? "t" : "e")\(pairs.count)x\(s)x\(t)"
-        if let ws = workspaces[key] { return ws }
-        if workspaces.count >= 48 {
-            // Keep memory bounded: drop workspaces with no loss waiting to be read.
-            workspaces = workspaces.filter { $0.value.output.lossCount > 0 }
+        return try workspaces.workspace("\(pairs.count)x\(s)x\(t)", training: training) {
+            try model.workspace(batch: pairs.count, sourceSteps: s, targetSteps: t, training: training)
         }
-        let ws = try model.workspace(batch: pairs.count, sourceSteps: s, targetSteps: t, training: training)
-        workspaces[key] = ws
-        return ws
     }
 
-    /// Mean training loss per target symbol since the last call, over every workspace.
+    /// Mean loss per target symbol since the last call, over every training (or evaluation) workspace.
     private func takeLoss(training: Bool) throws -> Double? {
-        var total = 0.0, count = 0
-        for (key, ws) in workspaces where key.hasPrefix(training ? "t" : "e") && ws.output.lossCount > 0 {
-            let n = ws.output.lossCount
-            if let loss = try model.takeLoss(ws) {
-                total += loss * Double(n)
-                count += n
-            }
-        }
-        return count > 0 ? total / Double(count) : nil
+        try workspaces.takeLoss(training: training, layer: model.output)
     }
 
     // MARK: Training
