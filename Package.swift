@@ -24,6 +24,7 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
 
         // MARK: Engine
         // Shapes, tensors, the Backend protocol, errors. Imports no C.
@@ -58,8 +59,9 @@ let package = Package(
         // MARK: Text and models
         // Corpora, vocabularies, id streams, downloads.
         .target(name: "LoomData", dependencies: ["LoomCore", "CZlib"]),
-        // Images: 8-bit greyscale pictures, PNG through libpng, IDX files (MNIST, Fashion-MNIST).
-        .target(name: "LoomImages", dependencies: ["LoomCore", "CPNG", "CZlib"]),
+        // Images: 8-bit greyscale pictures, PNG through libpng, JPEG through libjpeg-turbo, IDX files
+        // (MNIST, Fashion-MNIST).
+        .target(name: "LoomImages", dependencies: ["LoomCore", "CPNG", "CTurboJPEG", "CZlib"]),
         // Word vectors on the host: formats, neighbours, analogies, evaluation.
         .target(name: "LoomEmbeddings", dependencies: ["LoomCore", "COpenBLAS"]),
         // word2vec: samplers, batches, skip-gram and CBOW training on any Backend.

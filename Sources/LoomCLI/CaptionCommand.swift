@@ -45,7 +45,7 @@ struct CaptionScenes: ParsableCommand {
 
 /// An image folder and its captions file.
 struct CaptionSource: ParsableArguments {
-    @Option(help: "Folder of PNG images.")
+    @Option(help: "Folder of PNG or JPEG images.")
     var images: String
     @Option(help: "Captions file: image<TAB>caption per line (default: IMAGES/captions.tsv).")
     var captions: String?
@@ -100,6 +100,8 @@ struct CaptionTrain: ParsableCommand {
     var clip: Float = 5
     @Option(help: "Dropout on the word embeddings and the decoder outputs.")
     var dropout: Float = 0
+    @Option(help: "Dropout on the CNN's features before they set the decoder's initial state.")
+    var featureDropout: Float = 0
     @Option(help: "L2 weight decay on the weight matrices.")
     var l2: Float = 0
     @Option(help: "Longest caption in words.")
@@ -138,6 +140,7 @@ struct CaptionTrain: ParsableCommand {
         c.decayEvery = decayEvery
         c.clip = clip
         c.dropout = dropout
+        c.featureDropout = featureDropout
         c.l2 = l2
         c.maxLength = maxLength
         c.seed = seed
@@ -193,13 +196,13 @@ extension CaptionTrainer: CheckpointedTrainer {}
 
 struct CaptionDescribe: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "describe", abstract: "Caption PNG images, one line each: file<TAB>caption.")
+        commandName: "describe", abstract: "Caption PNG or JPEG images, one line each: file<TAB>caption.")
 
     @Option(help: "A checkpoint written by `loom caption train`.")
     var checkpoint: String
     @OptionGroup var decoding: DecodingOptions
     @OptionGroup var device: DeviceOptions
-    @Argument(help: "PNG images.")
+    @Argument(help: "PNG or JPEG images.")
     var images: [String]
 
     func validate() throws { if images.isEmpty { throw ValidationError("give at least one image") } }
@@ -207,7 +210,7 @@ struct CaptionDescribe: ParsableCommand {
     func run() throws {
         let backend = try device.open(quiet: true)
         let model = try CaptionTrainer.loadModel(from: URL(fileURLWithPath: checkpoint), backend: backend)
-        let pictures = try images.map { try GrayImage.readPNG(URL(fileURLWithPath: $0)) }
+        let pictures = try images.map { try GrayImage.read(URL(fileURLWithPath: $0)) }
         let captioner = Captioner(model: model, maxLength: decoding.maxOutput)
         for (name, out) in zip(images, try captioner.describe(pictures, decoding: decoding.decoding)) {
             print("\(name)\t\(out.text)")

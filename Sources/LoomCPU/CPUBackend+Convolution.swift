@@ -1,4 +1,5 @@
 import LoomCore
+import _LoomCPUKernels
 
 /// Convolution and pooling on NHWC images (see `ConvGeometry`): plain loops, split over threads
 /// by output rows (`im2col`, `maxPool`) or by images (`col2im` and the non-overlapping
@@ -19,7 +20,9 @@ extension CPUBackend {
                     for kx in 0..<g.kernelWidth {
                         let xx = ox * g.stride - g.padding + kx
                         if y >= 0 && y < g.height && xx >= 0 && xx < g.width {
-                            dst.update(from: x + ((n * g.height + y) * g.width + xx) * c, count: c)
+                            let src = x + ((n * g.height + y) * g.width + xx) * c
+                            // A few channels (a first layer's 1 or 3) copy faster than memmove starts.
+                            if c < 8 { for k in 0..<c { dst[k] = src[k] } } else { dst.update(from: src, count: c) }
                         } else {
                             dst.update(repeating: 0, count: c)
                         }
@@ -85,28 +88,24 @@ extension CPUBackend {
         try Check.maxPool("maxPool", input: input, output: output, argmax: argmax, g)
         let x = f(input), out = f(output), arg = i32(argmax)
         let (oh, ow, c) = (g.outputHeight, g.outputWidth, g.channels)
+        let window = g.kernelHeight * g.kernelWidth
         parallelFor(g.outputPixels, grain: max(1, 2048 / c)) { rows in
-            for row in rows {
-                let n = row / (oh * ow), oy = row / ow % oh, ox = row % ow
-                let o = out + row * c, a = arg + row * c
-                // The window's pixels in order, all channels at once (contiguous in NHWC): the
-                // first pixel sets the maximum, later ones replace it only when strictly larger.
-                var first = true
-                for ky in 0..<g.kernelHeight {
-                    let y = oy * g.stride - g.padding + ky
-                    guard y >= 0 && y < g.height else { continue }
-                    for kx in 0..<g.kernelWidth {
-                        let xx = ox * g.stride - g.padding + kx
-                        guard xx >= 0 && xx < g.width else { continue }
-                        let base = ((n * g.height + y) * g.width + xx) * c
-                        let p = x + base
-                        if first {
-                            for k in 0..<c { o[k] = p[k]; a[k] = Int32(base + k) }
-                            first = false
-                        } else {
-                            for k in 0..<c where p[k] > o[k] { o[k] = p[k]; a[k] = Int32(base + k) }
+            // The window's pixels in order, all channels at once (contiguous in NHWC).
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: window) { offsets in
+                for row in rows {
+                    let n = row / (oh * ow), oy = row / ow % oh, ox = row % ow
+                    var count: Int32 = 0
+                    for ky in 0..<g.kernelHeight {
+                        let y = oy * g.stride - g.padding + ky
+                        guard y >= 0 && y < g.height else { continue }
+                        for kx in 0..<g.kernelWidth {
+                            let xx = ox * g.stride - g.padding + kx
+                            guard xx >= 0 && xx < g.width else { continue }
+                            offsets[Int(count)] = ((n * g.height + y) * g.width + xx) * c
+                            count += 1
                         }
                     }
+                    loom_max_pool_pixel(x, offsets.baseAddress!, count, c, out + row * c, arg + row * c)
                 }
             }
         }

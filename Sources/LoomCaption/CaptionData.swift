@@ -123,7 +123,7 @@ public enum CaptionFile {
             guard FileManager.default.fileExists(atPath: url.path) else {
                 throw LoomError.io("\(url.path): the image of '\(name)' (named in \(captions.lastPathComponent)) does not exist")
             }
-            var picture = try GrayImage.readPNG(url)
+            var picture = try GrayImage.read(url)
             if let size { picture = picture.resized(width: size, height: size) }
             result.append(CaptionedImage(name: name, image: picture, captions: byName[name]!))
         }

@@ -23,12 +23,41 @@ public struct CaptionConfig: Codable, Equatable, Sendable {
     public var clip: Float = 5
     /// Dropout on the word embeddings and the decoder's outputs while training.
     public var dropout: Float = 0
+    /// Dropout on the flattened CNN features before the initial-state layers while training.
+    public var featureDropout: Float = 0
     public var l2: Float = 0
     /// Longest caption, in words.
     public var maxLength = 40
     public var seed: UInt64 = 1
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case imageSize, channels, hidden, embedding, layers, batchSize, steps, optimizer, learningRate, decay, decayEvery
+        case clip, dropout, featureDropout, l2, maxLength, seed
+    }
+
+    /// Reads checkpoints written before `featureDropout` existed (as 0).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        imageSize = try c.decode(Int.self, forKey: .imageSize)
+        channels = try c.decode([Int].self, forKey: .channels)
+        hidden = try c.decode(Int.self, forKey: .hidden)
+        embedding = try c.decode(Int.self, forKey: .embedding)
+        layers = try c.decode(Int.self, forKey: .layers)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        steps = try c.decode(Int.self, forKey: .steps)
+        optimizer = try c.decode(Seq2SeqConfig.Optimizer.self, forKey: .optimizer)
+        learningRate = try c.decode(Float.self, forKey: .learningRate)
+        decay = try c.decode(Float.self, forKey: .decay)
+        decayEvery = try c.decode(Int.self, forKey: .decayEvery)
+        clip = try c.decode(Float.self, forKey: .clip)
+        dropout = try c.decode(Float.self, forKey: .dropout)
+        featureDropout = try c.decodeIfPresent(Float.self, forKey: .featureDropout) ?? 0
+        l2 = try c.decode(Float.self, forKey: .l2)
+        maxLength = try c.decode(Int.self, forKey: .maxLength)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+    }
 
     public func validate() throws {
         func bad(_ m: String) -> LoomError { .invalidArgument(m) }
@@ -39,6 +68,7 @@ public struct CaptionConfig: Codable, Equatable, Sendable {
         if layers < 1 || hidden < 1 || embedding < 1 || batchSize < 1 { throw bad("--layers, --hidden, --embedding and --batch-size must be positive") }
         if steps < 0 { throw bad("--steps must not be negative") }
         if !(dropout >= 0 && dropout < 1) { throw bad("--dropout must be in [0, 1)") }
+        if !(featureDropout >= 0 && featureDropout < 1) { throw bad("--feature-dropout must be in [0, 1)") }
         if l2 < 0 || clip < 0 { throw bad("--l2 and --clip must not be negative") }
         if !(learningRate > 0) { throw bad("--lr must be positive") }
         if !(decay > 0 && decay <= 1) { throw bad("--decay must be in (0, 1]") }
@@ -64,13 +94,14 @@ public struct CaptionConfig: Codable, Equatable, Sendable {
 /// caption word by word.
 ///
 /// ```
-/// image (N, S, S, 1) ─ [Conv2D 3×3 ─ ReLU ─ MaxPool 2×2] × blocks ─ flatten (N, F)
+/// image (N, S, S, 1) ─ [Conv2D 3×3 ─ MaxPool 2×2 ─ ReLU] × blocks ─ flatten (N, F) ─ dropout
 ///     ├─ tanh(F·W_h + b_h) ─ h₀ ─┐
 ///     └─ F·W_c + b_c ─────── c₀ ─┤
 /// <s> w₁ … wₙ ─ Embedding ─ LSTMStack ─ SoftmaxOutput (w₁ … wₙ </s>)
 /// ```
 /// Every layer of the decoder starts from its own h₀, c₀. Teacher forcing in training; padding
-/// labels are −1.
+/// labels are −1. ReLU runs after the pooling: the maximum commutes with it, so the result (and
+/// its gradient) is that of conv → ReLU → pool on a quarter of the elements.
 public final class CaptionModel {
     public let config: CaptionConfig
     public let vocabulary: SequenceVocabulary
@@ -82,7 +113,7 @@ public final class CaptionModel {
     let embedding: Embedding
     let decoder: LSTMStack
     let output: SoftmaxOutput
-    static let embeddingSite = 0, decoderSite = 1
+    static let embeddingSite = 0, decoderSite = 1, featureSite = 2
 
     public init(config: CaptionConfig, vocabulary: SequenceVocabulary, backend: any Backend) throws {
         try config.validate()
@@ -123,8 +154,10 @@ public final class CaptionModel {
         public let images, decoderInputs, labels: Tensor
         let convs: [Conv2D.Workspace]
         let pools: [MaxPool2D.Workspace]
-        /// `(N, F)` the last feature map, flattened (a view of the last pool's output).
+        /// `(N, F)` the last feature map, flattened (a view of the last pool's output), and after
+        /// dropout (training with feature dropout).
         let features: Tensor
+        let droppedFeatures: Tensor?
         /// `(N, H)` the initial hidden state's preactivation per layer; training scratch for its
         /// gradient and `(N, F)` the features' gradient.
         let hiddenPre: [Tensor]
@@ -154,6 +187,7 @@ public final class CaptionModel {
             self.convs = convs
             self.pools = pools
             features = pools.last!.output.reshaped([batch, c.featureWidth])
+            droppedFeatures = training && c.featureDropout > 0 ? try be.zeros([batch, c.featureWidth]) : nil
             hiddenPre = try (0..<c.layers).map { _ in try be.zeros([batch, c.hidden]) }
             gradPre = training ? try be.zeros([batch, c.hidden]) : nil
             gradFeatures = training ? try be.zeros([batch, c.featureWidth]) : nil
@@ -207,20 +241,30 @@ public final class CaptionModel {
         training && config.dropout > 0 ? DropoutSite(seed: config.seed, step: step, site: s) : nil
     }
 
+    /// The features the initial-state layers read: after dropout when training with it.
+    func features(_ ws: Workspace, training: Bool) -> Tensor { training ? ws.droppedFeatures ?? ws.features : ws.features }
+
+    func featureSite(_ step: Int) -> DropoutSite { DropoutSite(seed: config.seed, step: step, site: Self.featureSite) }
+
     /// Runs the CNN on the uploaded images and sets every decoder layer's initial state.
-    func encode(_ ws: Workspace) throws {
+    func encode(_ ws: Workspace, training: Bool, step: Int) throws {
         var x = ws.images
         for (i, conv) in convs.enumerated() {
             let y = try conv.forward(ws.convs[i], input: x)
-            try backend.relu(y, into: y)
             x = try pool.forward(ws.pools[i], input: y, backend: backend)
+            try backend.relu(x, into: x)
         }
+        if training, let dropped = ws.droppedFeatures {
+            let s = featureSite(step)
+            try backend.dropout(ws.features, into: dropped, keepProbability: 1 - config.featureDropout, seed: s.seed, stream: s.stream)
+        }
+        let features = features(ws, training: training)
         for (l, p) in initial.enumerated() {
-            try backend.gemm(ws.features, store[p.hw].value, into: ws.hiddenPre[l], transposeA: false, transposeB: false, alpha: 1, beta: 0)
+            try backend.gemm(features, store[p.hw].value, into: ws.hiddenPre[l], transposeA: false, transposeB: false, alpha: 1, beta: 0)
             try backend.addRowVector(store[p.hb].value, to: ws.hiddenPre[l])
             try backend.tanh(ws.hiddenPre[l], into: ws.decoder.initialHidden(l))
             let cell = ws.decoder.initialCell(l)
-            try backend.gemm(ws.features, store[p.cw].value, into: cell, transposeA: false, transposeB: false, alpha: 1, beta: 0)
+            try backend.gemm(features, store[p.cw].value, into: cell, transposeA: false, transposeB: false, alpha: 1, beta: 0)
             try backend.addRowVector(store[p.cb].value, to: cell)
         }
     }
@@ -232,7 +276,7 @@ public final class CaptionModel {
 
     /// Teacher-forced loss of the uploaded batch, added to the running total.
     public func forward(_ ws: Workspace, training: Bool, step: Int) throws {
-        try encode(ws)
+        try encode(ws, training: training, step: step)
         let top = try decode(ws, training: training, step: step)
         ws.top = top
         try output.forward(top, labels: ws.labels, targets: ws.targets, ws.output)
@@ -250,23 +294,29 @@ public final class CaptionModel {
                              dropout: site(step, Self.decoderSite, training: true))
         try embedding.backward(ws.decoder.gradInputs!, ids: ws.decoderInputs, dropout: site(step, Self.embeddingSite, training: true))
         // The initial states' gradients back into the dense layers and the features.
+        let features = features(ws, training: true)
         for (l, p) in initial.enumerated() {
             try be.tanhBackward(output: ws.decoder.initialHidden(l), gradOutput: ws.decoder.gradInitialHiddens[l], into: gradPre)
-            try be.gemm(ws.features, gradPre, into: store[p.hw].gradient, transposeA: true, transposeB: false, alpha: 1, beta: 0)
+            try be.gemm(features, gradPre, into: store[p.hw].gradient, transposeA: true, transposeB: false, alpha: 1, beta: 0)
             try be.sumRows(gradPre, into: store[p.hb].gradient, accumulate: false)
             try be.gemm(gradPre, store[p.hw].value, into: gradFeatures, transposeA: false, transposeB: true, alpha: 1, beta: l == 0 ? 0 : 1)
             let gradCell = ws.decoder.gradInitialCells[l]
-            try be.gemm(ws.features, gradCell, into: store[p.cw].gradient, transposeA: true, transposeB: false, alpha: 1, beta: 0)
+            try be.gemm(features, gradCell, into: store[p.cw].gradient, transposeA: true, transposeB: false, alpha: 1, beta: 0)
             try be.sumRows(gradCell, into: store[p.cb].gradient, accumulate: false)
             try be.gemm(gradCell, store[p.cw].value, into: gradFeatures, transposeA: false, transposeB: true, alpha: 1, beta: 1)
+        }
+        if ws.droppedFeatures != nil {
+            let s = featureSite(step)
+            try be.dropoutBackward(gradFeatures, into: gradFeatures, keepProbability: 1 - config.featureDropout, seed: s.seed, stream: s.stream)
         }
         // And down the CNN.
         var grad = gradFeatures
         for i in stride(from: convs.count - 1, through: 0, by: -1) {
             let pw = ws.pools[i], cw = ws.convs[i]
-            try pool.backward(pw, gradOutput: grad, backend: be)
+            let pooled = grad.reshaped(pw.output.shape)
+            try be.reluBackward(output: pw.output, gradOutput: pooled, into: pooled)
+            try pool.backward(pw, gradOutput: pooled, backend: be)
             let g = pw.gradInput!.reshaped(cw.output.shape)
-            try be.reluBackward(output: cw.output, gradOutput: g, into: g)
             try convs[i].backward(cw, gradOutput: g)
             if let gi = cw.gradInput { grad = gi }
         }
@@ -284,7 +334,7 @@ public final class CaptionModel {
     // MARK: Step-by-step decoding
 
     /// Encodes the uploaded images of a one-step workspace (the decoder starts from them).
-    public func start(_ ws: Workspace) throws { try encode(ws) }
+    public func start(_ ws: Workspace) throws { try encode(ws, training: false, step: 0) }
 
     /// Feeds `symbols` to every row, advances the state, and returns the next-word probabilities `(B, V)`.
     public func step(_ ws: Workspace, symbols: [Int32]) throws -> Tensor {

@@ -76,5 +76,8 @@ extension Check {
         try count(op, "input", input, g.inputCount)
         try count(op, "output", output, g.outputPixels * g.channels)
         try count(op, "argmax", argmax, g.outputPixels * g.channels)
+        guard g.inputCount <= Int(Int32.max) else {
+            throw LoomError.invalidArgument("\(op): \(g.inputCount) input elements do not fit the int32 argmax (split the batch)")
+        }
     }
 }

@@ -1,4 +1,5 @@
 import CPNG
+import CTurboJPEG
 import CZlib
 import Foundation
 import LoomCore
@@ -62,6 +63,67 @@ public struct GrayImage: Equatable, Sendable {
             }
         }
         return GrayImage(width: w, height: h, pixels: out)
+    }
+
+    // MARK: Files
+
+    /// Decodes a PNG or JPEG file (told apart by their first bytes, not the name) to 8-bit grey.
+    public static func read(_ url: URL) throws -> GrayImage {
+        guard let handle = FileHandle(forReadingAtPath: url.path) else {
+            throw LoomError.io(FileManager.default.fileExists(atPath: url.path) ? "\(url.path): cannot open the image" : "\(url.path): no such image")
+        }
+        let head = [UInt8]((try? handle.read(upToCount: 8)) ?? Data())
+        try? handle.close()
+        if head.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return try readPNG(url) }
+        if head.starts(with: [0xFF, 0xD8, 0xFF]) { return try readJPEG(url) }
+        throw LoomError.invalidData("\(url.path): not a PNG or JPEG image" + (head.isEmpty ? " (the file is empty)" : ""))
+    }
+
+    // MARK: JPEG (libjpeg-turbo)
+
+    /// Decodes a baseline or progressive JPEG file to 8-bit grey (colour is converted by
+    /// libjpeg's luminance, Y of YCbCr). A damaged or truncated file is an error, not a grey patch.
+    public static func readJPEG(_ url: URL) throws -> GrayImage {
+        guard FileManager.default.fileExists(atPath: url.path) else { throw LoomError.io("\(url.path): no such image") }
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch { throw LoomError.io("\(url.path): cannot read the image") }
+        guard let handle = tjInitDecompress() else { throw LoomError.io("libjpeg-turbo: cannot start a decompressor") }
+        defer { tjDestroy(handle) }
+        func damaged(_ what: String) -> LoomError {
+            .invalidData("\(url.path): \(what) (\(String(cString: tjGetErrorStr2(handle))))")
+        }
+        return try data.withUnsafeBytes { raw -> GrayImage in
+            let bytes = raw.bindMemory(to: UInt8.self).baseAddress
+            var w: Int32 = 0, h: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
+            guard let bytes, tjDecompressHeader3(handle, bytes, UInt(raw.count), &w, &h, &subsampling, &colorspace) == 0 else {
+                throw damaged("not a readable JPEG image")
+            }
+            guard w > 0, h > 0 else { throw LoomError.invalidData("\(url.path): not a readable JPEG image (no picture size)") }
+            guard Int(w) * Int(h) <= 1 << 28 else { throw LoomError.invalidData("\(url.path): a \(w)×\(h) image is too large") }
+            var pixels = [UInt8](repeating: 0, count: Int(w) * Int(h))
+            let ok = pixels.withUnsafeMutableBufferPointer {
+                tjDecompress2(handle, bytes, UInt(raw.count), $0.baseAddress, w, 0, h, Int32(TJPF_GRAY.rawValue),
+                          TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS)
+            }
+            guard ok == 0 else { throw damaged("a damaged JPEG image") }
+            return GrayImage(width: Int(w), height: Int(h), pixels: pixels)
+        }
+    }
+
+    /// The picture as the bytes of a greyscale JPEG file of `quality` 1…100.
+    public func jpegData(quality: Int = 90) throws -> Data {
+        precondition((1...100).contains(quality), "JPEG quality is 1…100")
+        guard let handle = tjInitCompress() else { throw LoomError.io("libjpeg-turbo: cannot start a compressor") }
+        defer { tjDestroy(handle) }
+        var out: UnsafeMutablePointer<UInt8>? = nil
+        var size: UInt = 0
+        defer { if let out { tjFree(out) } }
+        let ok = pixels.withUnsafeBufferPointer {
+            tjCompress2(handle, $0.baseAddress, Int32(width), 0, Int32(height), Int32(TJPF_GRAY.rawValue), &out, &size,
+                        Int32(TJSAMP_GRAY.rawValue), Int32(quality), 0)
+        }
+        guard ok == 0, let out else { throw LoomError.io("cannot encode JPEG (\(String(cString: tjGetErrorStr2(handle))))") }
+        return Data(bytes: out, count: Int(size))
     }
 
     // MARK: PNG (libpng)

@@ -266,6 +266,26 @@ INLINE void body_dropout(const float *in, float *out, long begin, long end, unsi
     }
 }
 
+/* One max-pool output pixel: the maximum over `count` window pixels of each of `c` channels,
+ * the window's pixels starting at x + offsets[j]; the first pixel sets the maximum and later
+ * ones replace it only when strictly larger. argmax gets offsets[j] + k of the winner. */
+INLINE void body_max_pool_pixel(const float *restrict x, const long *offsets, int count, long c, float *restrict out,
+                                int *restrict argmax) {
+    const float *p = x + offsets[0];
+    const int b0 = (int)offsets[0];
+    for (long k = 0; k < c; ++k) { out[k] = p[k]; argmax[k] = b0 + (int)k; }
+    for (int j = 1; j < count; ++j) {
+        const float *q = x + offsets[j];
+        const int b = (int)offsets[j];
+        for (long k = 0; k < c; ++k) {
+            const float v = q[k];
+            const int larger = v > out[k];
+            out[k] = larger ? v : out[k];
+            argmax[k] = larger ? b + (int)k : argmax[k];
+        }
+    }
+}
+
 /* Two instantiations of every kernel. */
 #define INSTANTIATE(suffix, attributes)                                                                        \
     attributes static void lstm_forward_##suffix(float *g, const float *cp, float *c, float *h, long r, long k) { \
@@ -283,6 +303,9 @@ INLINE void body_dropout(const float *in, float *out, long begin, long end, unsi
     attributes static void dropout_##suffix(const float *x, float *o, long b, long e, unsigned t, float inv,     \
                                             unsigned long long seed, unsigned long long stream) {             \
         body_dropout(x, o, b, e, t, inv, seed, stream);                                                        \
+    }                                                                                                          \
+    attributes static void max_pool_pixel_##suffix(const float *x, const long *off, int n, long c, float *o, int *a) { \
+        body_max_pool_pixel(x, off, n, c, o, a);                                                               \
     }
 
 #if defined(__x86_64__) && defined(__clang__)
@@ -301,13 +324,14 @@ typedef struct {
     float (*dot)(const float *, const float *, long);
     void (*axpy)(float, const float *, float *, long);
     void (*dropout)(const float *, float *, long, long, unsigned, float, unsigned long long, unsigned long long);
+    void (*max_pool_pixel)(const float *, const long *, int, long, float *, int *);
 } kernel_set;
 
 static const kernel_set base_set = {"baseline", lstm_forward_base, lstm_backward_base, sigmoid_base, tanh_base,
-                                    softmax_row_base, dot_base, axpy_base, dropout_base};
+                                    softmax_row_base, dot_base, axpy_base, dropout_base, max_pool_pixel_base};
 #ifdef HAVE_AVX2_SET
 static const kernel_set avx2_set = {"avx2+fma", lstm_forward_avx2, lstm_backward_avx2, sigmoid_avx2, tanh_avx2,
-                                    softmax_row_avx2, dot_avx2, axpy_avx2, dropout_avx2};
+                                    softmax_row_avx2, dot_avx2, axpy_avx2, dropout_avx2, max_pool_pixel_avx2};
 #endif
 
 static const kernel_set *chosen(void) {
@@ -346,4 +370,7 @@ void loom_axpy(float a, const float *x, float *y, long n) { chosen()->axpy(a, x,
 void loom_dropout(const float *x, float *out, long begin, long end, unsigned threshold, float inverse,
                   unsigned long long seed, unsigned long long stream) {
     chosen()->dropout(x, out, begin, end, threshold, inverse, seed, stream);
+}
+void loom_max_pool_pixel(const float *x, const long *offsets, int count, long c, float *out, int *argmax) {
+    chosen()->max_pool_pixel(x, offsets, count, c, out, argmax);
 }

@@ -56,7 +56,7 @@ final class CaptionTests: XCTestCase {
     }
 
     /// Every parameter's gradient — the CNN, the dense initial-state layers, embedding, LSTM,
-    /// dropout, softmax with padding — against central differences of the model's own loss.
+    /// dropout on the features and in the decoder, softmax with padding — against central differences of the model's own loss.
     func testWholeModelGradientsMatchFiniteDifferences() throws {
         var c = tinyConfig()
         c.imageSize = 8
@@ -65,6 +65,7 @@ final class CaptionTests: XCTestCase {
         c.embedding = 3
         c.layers = 2
         c.dropout = 0.2
+        c.featureDropout = 0.3
         let vocabulary = SequenceVocabulary(units: .symbol, symbols: ["<unk>", "<s>", "</s>", "a", "b"])
         let model = try CaptionModel(config: c, vocabulary: vocabulary, backend: be)
         var data = TestData(seed: 4)
@@ -157,6 +158,29 @@ final class CaptionTests: XCTestCase {
         try Data("not a png".utf8).write(to: dir.appendingPathComponent("bad.png"))
         assertThrows("bad.png: not a readable PNG image") { _ = try GrayImage.readPNG(dir.appendingPathComponent("bad.png")) }
         assertThrows("missing.png: no such image") { _ = try GrayImage.readPNG(dir.appendingPathComponent("missing.png")) }
+        // JPEG: a smooth picture survives lossy coding closely; `read` goes by the bytes, not the name.
+        let shades: [UInt8] = (0..<128).map { (i: Int) -> UInt8 in UInt8(40 + (i % 16) * 8 + (i / 16) * 4) }
+        let ramp = GrayImage(width: 16, height: 8, pixels: shades)
+        let jpeg = try ramp.jpegData(quality: 95)
+        try jpeg.write(to: dir.appendingPathComponent("r.jpg"))
+        try jpeg.write(to: dir.appendingPathComponent("r-named.png"))
+        let decoded = try GrayImage.readJPEG(dir.appendingPathComponent("r.jpg"))
+        XCTAssertEqual(decoded.width, 16)
+        XCTAssertEqual(decoded.height, 8)
+        let worst = zip(decoded.pixels, ramp.pixels).map { (a: UInt8, b: UInt8) -> Int in abs(Int(a) - Int(b)) }.max()!
+        XCTAssertLessThanOrEqual(worst, 6)
+        XCTAssertEqual(try GrayImage.read(dir.appendingPathComponent("r-named.png")), decoded)
+        XCTAssertEqual(try GrayImage.read(dir.appendingPathComponent("p.png")), picture)
+        let texture = GrayImage(width: 64, height: 64, pixels: (0..<4096).map { (i: Int) -> UInt8 in UInt8(truncatingIfNeeded: i &* 2654435761 >> 13) })
+        let big = try texture.jpegData(quality: 90)
+        try big.prefix(big.count * 3 / 4).write(to: dir.appendingPathComponent("cut.jpg"))
+        assertThrows("cut.jpg: a damaged JPEG image") { _ = try GrayImage.read(dir.appendingPathComponent("cut.jpg")) }
+        try Data([0xFF, 0xD8, 0xFF, 0, 1, 2]).write(to: dir.appendingPathComponent("stub.jpg"))
+        assertThrows("stub.jpg: not a readable JPEG image") { _ = try GrayImage.read(dir.appendingPathComponent("stub.jpg")) }
+        assertThrows("bad.png: not a PNG or JPEG image") { _ = try GrayImage.read(dir.appendingPathComponent("bad.png")) }
+        try Data().write(to: dir.appendingPathComponent("empty.jpg"))
+        assertThrows("empty.jpg: not a PNG or JPEG image (the file is empty)") { _ = try GrayImage.read(dir.appendingPathComponent("empty.jpg")) }
+        assertThrows("missing.jpg: no such image") { _ = try GrayImage.read(dir.appendingPathComponent("missing.jpg")) }
         assertThrows("c.tsv:2: no tab") { _ = try CaptionFile.parse("a.png\tx\nb.png y\n", source: "c.tsv") }
         assertThrows("c.tsv:1: the caption is empty") { _ = try CaptionFile.parse("a.png\t \n", source: "c.tsv") }
         XCTAssertEqual(try CaptionFile.parse("img.jpg#0\tA dog .\nimg.jpg#1\tA dog runs .\n", source: "f").map(\.image), ["img.jpg", "img.jpg"])

@@ -43,6 +43,10 @@ void loom_axpy(float alpha, const float *x, float *y, long n);
 void loom_dropout(const float *x, float *out, long begin, long end, unsigned threshold, float inverse,
                   unsigned long long seed, unsigned long long stream);
 
+/* One max-pool output pixel over `count` ≥ 1 window pixels at x + offsets[j], c channels each:
+ * out[k] = the first maximum of x[offsets[j] + k] over j, argmax[k] = its offsets[j] + k. */
+void loom_max_pool_pixel(const float *x, const long *offsets, int count, long c, float *out, int *argmax);
+
 #ifdef __cplusplus
 }
 #endif
