@@ -50,6 +50,7 @@ let package = Package(
                 .embedInCode("sampled_softmax.cl"),
                 .embedInCode("negative_sampling.cl"),
                 .embedInCode("tsne.cl"),
+                .embedInCode("word2vec.cl"),
             ]
         ),
         // Small owning types over OpenCL, CLBlast for GEMM, hand-written kernels for the rest.

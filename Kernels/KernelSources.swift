@@ -14,6 +14,7 @@ public enum KernelSources {
         case negativeSampling = "negative_sampling"
         case tsne
         case convolution = "conv"
+        case word2vec
 
         public var fileName: String { rawValue + ".cl" }
     }
@@ -42,6 +43,7 @@ public enum KernelSources {
         case .convolution: return PackageResources.conv_cl
         case .negativeSampling: return PackageResources.negative_sampling_cl
         case .tsne: return PackageResources.tsne_cl
+        case .word2vec: return PackageResources.word2vec_cl
         }
     }
 

@@ -13,6 +13,7 @@
 #                                                   beside the repository]
 #   -t N      threads for both tools               [THREADS, default 2]
 #   -e N      epochs                               [EPOCHS, default 1]
+#   -d N      vector size                          [DIM, default 128]
 #   -o DIR    output folder                        [OUT, default /tmp/loom-baselines]
 #   -C LIST   configurations, comma-separated      [CONFIGS, default sg5,sg1n64,cbow5]
 #               sg5    skip-gram, window 5, negative 5
@@ -33,7 +34,7 @@
 # Also: LOOM (the loom binary), EVAL_DATA (folder with questions-words.txt, wordsim353.tsv,
 #       simlex999.txt; default ../shared/data/eval beside the repository), SKIP_EVAL=1 to time only.
 #
-# All runs use: vector size 128, sample 1e-3, min-count 5, hs 0. The C tool is compiled with the
+# All runs use: vector size DIM (128), sample 1e-3, min-count 5, hs 0. The C tool is compiled with the
 # flags of its makefile: -lm -pthread -O3 -march=native -Wall -funroll-loops -Wno-unused-result.
 #
 # Output folder:
@@ -51,6 +52,7 @@ shared=$(cd "$repo/.." && pwd)/shared
 CORPUS=${CORPUS:-$shared/data/corpus/prose8.txt}
 THREADS=${THREADS:-2}
 EPOCHS=${EPOCHS:-1}
+DIM=${DIM:-128}
 OUT=${OUT:-${TMPDIR:-/tmp}/loom-baselines}
 CONFIGS=${CONFIGS:-sg5,sg1n64,cbow5}
 TOOLS=${TOOLS:-loom,c,gensim}
@@ -63,9 +65,9 @@ LOOM=${LOOM:-$repo/.build/release/loom}
 ALLOW_OTHER_C=${ALLOW_OTHER_C:-0}
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit "${1:-0}"; }
-while getopts "c:t:e:o:C:T:r:n:p:Uh" opt; do
+while getopts "c:t:e:d:o:C:T:r:n:p:Uh" opt; do
     case $opt in
-        c) CORPUS=$OPTARG ;; t) THREADS=$OPTARG ;; e) EPOCHS=$OPTARG ;; o) OUT=$OPTARG ;;
+        c) CORPUS=$OPTARG ;; t) THREADS=$OPTARG ;; e) EPOCHS=$OPTARG ;; d) DIM=$OPTARG ;; o) OUT=$OPTARG ;;
         C) CONFIGS=$OPTARG ;; T) TOOLS=$OPTARG ;; r) REPEATS=$OPTARG ;; n) MAX_WORDS=$OPTARG ;;
         p) PYTHON=$OPTARG ;; U) ALLOW_OTHER_C=1 ;; h) usage 0 ;; *) usage 1 ;;
     esac
@@ -211,7 +213,7 @@ evaluate() {  # NAME REPEAT: scores vectors/NAME-rREPEAT.bin into eval/NAME-rREP
 }
 
 # --- the runs: per configuration and repeat, the tools one after the other (drift hits them alike)
-# Loom gets word2vec's settings explicitly: dimension 128, window N shrunk at random per centre,
+# Loom gets word2vec's settings explicitly: dimension DIM, window N shrunk at random per centre,
 # N negatives from the unigram^0.75 table, subsampling 1e-3, min-count 5 with rarer words dropped,
 # SGD from 0.025 (skip-gram) or 0.05 (CBOW) decaying linearly, as the C tool does.
 loom_args() {  # configuration -> loom word2vec train options
@@ -233,14 +235,14 @@ for cfg in "${configs[@]}"; do
             [ "$cfg" = course ] && extra=()
             # shellcheck disable=SC2046
             timed "$name" "$r" "$LOOM" word2vec train --corpus "$CORPUS" --output "$OUT/vectors/$name-r$r.bin" \
-                $(loom_args "$cfg") --dim 128 --min-count 5 "${extra[@]}" --epochs "$EPOCHS" \
+                $(loom_args "$cfg") --dim "$DIM" --min-count 5 "${extra[@]}" --epochs "$EPOCHS" \
                 --device cpu --threads "$THREADS" --seed "$r" --eval-every 0 --log "$OUT/logs/$name-r$r.jsonl"
             tail -1 "$OUT/logs/$name-r$r.out" | sed 's/^/    /' >&2
         fi
         if has c "$TOOLS" && [ "$cfg" != course ]; then  # course (sampled softmax): Loom only
             name="c-$cfg"
             timed "$name" "$r" "$OUT/bin/word2vec" -train "$CORPUS" -output "$OUT/vectors/$name-r$r.bin" \
-                -cbow $((1 - sg)) -size 128 -window "$window" -negative "$negative" -hs 0 -sample 1e-3 \
+                -cbow $((1 - sg)) -size "$DIM" -window "$window" -negative "$negative" -hs 0 -sample 1e-3 \
                 -min-count 5 -threads "$THREADS" -iter "$EPOCHS" -binary 1
         fi
         for tool in gensim gensim-ls; do
@@ -249,9 +251,11 @@ for cfg in "${configs[@]}"; do
             input=corpus_file; corpus=$LINES_CORPUS
             [ "$tool" = gensim-ls ] && input=linesentence && corpus=$CORPUS
             name="$tool-$cfg"
+            # The C tool's and Loom's starting rate for CBOW (gensim's default is 0.025 for both models).
+            alpha=(); [ "$sg" = 0 ] && alpha=(--alpha 0.05)
             timed "$name" "$r" "$PYTHON" "$here/gensim_baseline.py" --corpus "$corpus" --input "$input" \
-                --sg "$sg" --window "$window" --negative "$negative" --size 128 --sample 1e-3 \
-                --min-count 5 --workers "$THREADS" --epochs "$EPOCHS" --seed "$r" --label "$name" \
+                --sg "$sg" --window "$window" --negative "$negative" --size "$DIM" --sample 1e-3 \
+                --min-count 5 --workers "$THREADS" --epochs "$EPOCHS" --seed "$r" --label "$name" "${alpha[@]}" \
                 --vectors "$OUT/vectors/$name-r$r.bin" --json "$OUT/runs/$name-r$r.gensim.json"
             sed 's/^/    /' "$OUT/logs/$name-r$r.out" >&2
             grep -h '^WARNING' "$OUT/logs/$name-r$r.err" >&2 || true
@@ -266,5 +270,5 @@ done
 
 # --- table and JSON -------------------------------------------------------------------------------
 "$PYTHON" "$here/summarize.py" "$OUT" --corpus "$CORPUS" --corpus-words "$corpus_words" \
-    --threads "$THREADS" --epochs "$EPOCHS"
+    --threads "$THREADS" --epochs "$EPOCHS" --dim "$DIM"
 log "wrote $OUT/summary.md and $OUT/summary.json"

@@ -59,6 +59,7 @@ def main():
     p.add_argument("--corpus-words", type=int, required=True)
     p.add_argument("--threads", type=int, required=True)
     p.add_argument("--epochs", type=int, required=True)
+    p.add_argument("--dim", type=int, default=128)
     args = p.parse_args()
     words = args.corpus_words * args.epochs  # words processed by a run
 
@@ -118,6 +119,7 @@ def main():
         "machine": open(os.path.join(args.out, "machine.txt")).read().splitlines()
         if os.path.exists(os.path.join(args.out, "machine.txt")) else None,
         "results": results,
+        "dim": args.dim,
     }
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
@@ -126,7 +128,8 @@ def main():
         f"# Baselines: {os.path.basename(args.corpus)} ({args.corpus_words:,} words), "
         f"{args.epochs} epoch(s), {args.threads} threads",
         "",
-        "All: dim 128, sample 1e-3, min-count 5, negative sampling (hs 0). "
+        f"All: dim {args.dim}, sample 1e-3, min-count 5, negative sampling (hs 0); starting learning rate "
+        "0.025 for skip-gram and 0.05 for CBOW in every tool. "
         "corpus words/s = corpus words × epochs / seconds. *Whole run* = the process from start to "
         "exit (vocabulary, training, writing vectors; Python start-up for gensim); *vocab+train* and "
         "*train* are timed inside gensim. Analogies: questions-words.txt, gensim "

@@ -73,14 +73,16 @@ struct Word2VecTrain: ParsableCommand {
     var log: String?
     @Option(help: "Checkpoint file, written atomically every --save-every steps and at the end.")
     var checkpoint: String?
-    @Option(help: "Steps between checkpoints.")
-    var saveEvery = 10_000
+    @Option(help: "Steps between checkpoints (default 10000; 20 on the fused path, whose steps are about a million words).")
+    var saveEvery: Int?
     @Option(help: "Continue the run saved in this checkpoint.")
     var resume: String?
-    @Option(help: "Steps between loss reports.")
-    var reportEvery = 2000
-    @Option(help: "Steps between nearest-neighbour printouts of 16 frequent words (0: never).")
-    var evalEvery = 10_000
+    @Option(help: "Steps between loss reports (default 2000; 1 on the fused path).")
+    var reportEvery: Int?
+    @Option(help: "Steps between nearest-neighbour printouts of 16 frequent words (0: never; default 10000, 50 on the fused path).")
+    var evalEvery: Int?
+    @Option(help: "Fused path (negative sampling, --window, sgd): sentences trained at once without locks; 1 is deterministic. Default: every thread (CPU), 8 work-groups per compute unit (OpenCL).")
+    var workers: Int?
 
     func makeConfig() -> Word2VecConfig {
         var c = Word2VecConfig.defaults(model: model, loss: loss, window: window)
@@ -116,8 +118,11 @@ struct Word2VecTrain: ParsableCommand {
         let backend = try device.open()
         let trainer = try Word2VecTrainer(corpus: corpus, config: config, backend: backend)
         writeError("training: \(config.summary)")
-        trainer.reportEvery = max(1, reportEvery)
+        let fused = config.usesFusedPass
+        trainer.reportEvery = max(1, reportEvery ?? (fused ? 1 : 2000))
+        let evalEvery = self.evalEvery ?? (fused ? 50 : 10_000)
         trainer.evalEvery = evalEvery > 0 ? evalEvery : nil
+        if let workers { trainer.workers = workers }
         if let resume {
             try trainer.resume(from: URL(fileURLWithPath: resume))
             writeError("resumed from \(resume)")
@@ -125,7 +130,7 @@ struct Word2VecTrain: ParsableCommand {
         if let log { trainer.log = try RunLog(URL(fileURLWithPath: log), append: resume != nil) }
         if let checkpoint {
             trainer.checkpointURL = URL(fileURLWithPath: checkpoint)
-            trainer.saveEvery = max(1, saveEvery)
+            trainer.saveEvery = max(1, saveEvery ?? (fused ? 20 : 10_000))
         }
 
         let bar = ProgressBar()

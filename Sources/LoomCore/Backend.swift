@@ -220,6 +220,17 @@ public protocol Backend: AnyObject {
     func negativeSampling(_ problem: NegativeSamplingProblem, outputs: NegativeSamplingOutputs,
                           lossScale: Float) throws
 
+    /// word2vec with negative sampling over whole sentences of a device-resident corpus, one fused
+    /// step per centre word (HogBatch; see `Word2VecPass`): plain SGD straight into `input` (the
+    /// word vectors, syn0) and `output` (syn1neg). Skip-gram: each context row predicts the centre
+    /// and the negatives drawn for its window; CBOW: the sum or mean of the context rows does, and
+    /// every context row gets the whole input gradient (as word2vec.c). Targets and contexts are
+    /// scored from the rows as the window found them, then both are updated. Adds the window's
+    /// `−log σ(±x·w)` to `stats[0]` and its pairs (skip-gram: context–centre; CBOW: centres) to
+    /// `stats[1]`. With `pass.workers > 1` sentences run concurrently without locks (Hogwild).
+    /// - Parameters: input, output `(V, D)`; stats `(2)`.
+    func word2vecPass(_ pass: Word2VecPass, tables: Word2VecTables, input: Tensor, output: Tensor, stats: Tensor) throws
+
     // MARK: Fused sampled softmax
 
     /// Sampled softmax loss (TensorFlow's `sampled_softmax_loss`) and all its gradients in one op.

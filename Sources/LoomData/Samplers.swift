@@ -88,6 +88,10 @@ public struct AliasSampler {
         self.alias = alias
     }
 
+    /// The table itself, for samplers on a device: column `c` is `c` when a uniform coin is below
+    /// `probability[c]`, else `alias[c]`.
+    public var table: (probability: [Float], alias: [Int32]) { (probability, alias) }
+
     @inline(__always)
     @inlinable
     public func draw<G: RandomNumberGenerator>(_ rng: inout G) -> Int32 {

@@ -88,6 +88,13 @@ public struct Word2VecConfig: Codable, Equatable, Sendable {
         return c
     }
 
+    /// Negative sampling with word2vec's windows and SGD trains through `Backend.word2vecPass`:
+    /// whole sentences, one fused step per centre word, no batches (`batchSize` is not used).
+    public var usesFusedPass: Bool {
+        if case .dynamic = batching { return loss == .negative && optimizer == .sgd }
+        return false
+    }
+
     /// Throws a clear error for settings that cannot work with `vocabularySize` words.
     public func validate(vocabularySize: Int, corpusWords: Int) throws {
         func bad(_ message: String) -> LoomError { .invalidArgument(message) }
@@ -114,6 +121,7 @@ public struct Word2VecConfig: Codable, Equatable, Sendable {
             }
         case let .dynamic(window):
             if window < 1 { throw bad("--window must be at least 1") }
+            if usesFusedPass && window > Word2VecPass.maxWindow { throw bad("--window must be at most \(Word2VecPass.maxWindow)") }
             if corpusWords < 2 { throw bad("the corpus has \(corpusWords) word; it needs at least 2") }
         }
         switch loss {
@@ -125,6 +133,9 @@ public struct Word2VecConfig: Codable, Equatable, Sendable {
             }
         case .negative:
             if numSampled < 1 { throw bad("--num-sampled must be at least 1 negative per pair") }
+            if usesFusedPass && numSampled > Word2VecPass.maxNegatives {
+                throw bad("--num-sampled must be at most \(Word2VecPass.maxNegatives) negatives per window")
+            }
             if vocabularySize < 2 { throw bad("negative sampling needs at least 2 words in the vocabulary") }
         case .softmax:
             break

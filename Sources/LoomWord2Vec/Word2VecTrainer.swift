@@ -52,8 +52,12 @@ public final class Word2VecTrainer {
     public var onEvaluation: ((_ step: Int, _ neighbours: [(word: String, nearest: [(word: String, similarity: Float)])]) -> Void)?
     public var onCheckpoint: ((_ step: Int, _ url: URL) -> Void)?
 
-    private var startStep = 0
-    private var startPosition = StreamPosition()
+    /// Sentences the fused negative-sampling path trains at once (Hogwild): 1 is deterministic;
+    /// 0 lets the backend choose (every CPU thread; 8 work-groups per OpenCL compute unit).
+    public var workers = 0
+
+    var startStep = 0
+    var startPosition = StreamPosition()
 
     public init(corpus: Corpus, config: Word2VecConfig, backend: any Backend) throws {
         try config.validate(vocabularySize: corpus.vocabulary.count, corpusWords: corpus.ids.count)
@@ -119,6 +123,7 @@ public final class Word2VecTrainer {
 
     /// Trains until `--steps` or `--epochs` are done. Returns a summary; the model holds the result.
     public func run() throws -> TrainingSummary {
+        if config.usesFusedPass { return try runFused() }
         var planner = StepPlanner(config: config, corpus: corpus)
         planner.seek(step: startStep, position: startPosition)
         let producer = PlanProducer(planner: planner, depth: 3)
@@ -208,7 +213,8 @@ extension Word2VecConfig {
         case let .course(w, k): batchingText = "skip-window \(w), num-skips \(k)"
         case let .dynamic(w): batchingText = "window \(w)"
         }
-        return "\(model.rawValue), \(loss.rawValue) loss (\(numSampled)), dim \(dimension), batch \(batchSize), "
+        let steps = usesFusedPass ? "fused per window" : "batch \(batchSize)"
+        return "\(model.rawValue), \(loss.rawValue) loss (\(numSampled)), dim \(dimension), \(steps), "
             + "\(batchingText), \(optimizer.rawValue) lr \(learningRate), sample \(sample), seed \(seed)"
     }
 }

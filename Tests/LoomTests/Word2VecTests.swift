@@ -260,6 +260,7 @@ final class Word2VecTests: XCTestCase {
             for be in [TestBackends.cpu as any Backend, device] {
                 let trainer = try Word2VecTrainer(corpus: corpus, config: config, backend: be)
                 trainer.evalEvery = nil
+                trainer.workers = 1   // the fused path (negative, CBOW) is deterministic with one worker
                 _ = try trainer.run()
                 results.append(try be.floats(trainer.model.embeddings) + be.floats(trainer.model.weights))
             }
@@ -314,6 +315,228 @@ final class Word2VecTests: XCTestCase {
         bytes.removeLast(100)
         try Data(bytes).write(to: url)
         assertThrows("not a valid Loom checkpoint") { try second.resume(from: url) }
+    }
+
+    // MARK: Fused negative sampling (HogBatch)
+
+    /// A small pass problem: a skewed corpus of `v` words in sentences of 100, odd dimension,
+    /// frequent words subsampled, random starting rows on both sides.
+    struct PassProblem {
+        var corpus: [Int32] = [], keep: [Float] = [], noise: (probability: [Float], alias: [Int32])
+        var input: [Float], output: [Float]
+        let v = 40, d = 13
+        var pass = Word2VecPass()
+
+        init(cbow: Bool, seed: UInt64 = 5) {
+            var data = TestData(seed: seed)
+            var rng = SeededGenerator(seed: seed)
+            var counts = [Double](repeating: 0, count: v)
+            for _ in 0..<2_345 {
+                // Roughly Zipf: low ids are frequent.
+                let id = Int32(min(v - 1, Int(Double(v) * pow(rng.nextDouble(), 2.5))))
+                corpus.append(id)
+                counts[Int(id)] += 1
+            }
+            keep = counts.map { $0 > 150 ? Float(150 / $0) : 1 }
+            noise = AliasSampler(weights: counts.map { pow($0 + 1, 0.75) }).table
+            input = data.uniform(v * d, -0.5, 0.5)
+            output = data.uniform(v * d, -0.5, 0.5)
+            pass.cbow = cbow
+            pass.window = 3
+            pass.negatives = 4
+            pass.sentenceLength = 100
+            pass.firstSentence = 2
+            pass.sentenceCount = 20
+            pass.learningRate = 0.05
+            pass.finalLearningRate = 0.01
+            pass.seed = 77
+            pass.stream = 3
+            pass.workers = 1
+        }
+
+        func run(on be: any Backend) throws -> (input: [Float], output: [Float], stats: [Float]) {
+            let tables = try Word2VecTables(corpus: corpus, keep: keep, aliasProbability: noise.probability,
+                                            aliasIndex: noise.alias, on: be)
+            let i = try be.tensor(input, shape: [v, d]), o = try be.tensor(output, shape: [v, d]), stats = try be.zeros([2])
+            try be.word2vecPass(pass, tables: tables, input: i, output: o, stats: stats)
+            return (try be.floats(i), try be.floats(o), try be.floats(stats))
+        }
+
+        // The definition, transcribed: splitmix draws, subsampling, shrunk windows, alias
+        // negatives, word2vec.c's sigmoid table, scores from the rows as the window found them.
+        static func mix(_ x: UInt64) -> UInt64 {
+            var z = x
+            z ^= z >> 30; z = z &* 0xBF58_476D_1CE4_E5B9
+            z ^= z >> 27; z = z &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+
+        func reference() -> (input: [Float], output: [Float], stats: [Double]) {
+            var x = input.map(Double.init), y = output.map(Double.init)
+            let table = Word2VecTables.sigmoidTable().map(Double.init), size = 1000, maxExp = 6.0
+            func error(_ f: Double, _ label: Double) -> Double {
+                if f > maxExp { return label - 1 }
+                if f < -maxExp { return label }
+                return label - table[Int((f + maxExp) * (Double(size) / maxExp / 2))]
+            }
+            func nls(_ f: Double) -> Double {
+                if f > maxExp { return 0 }
+                if f < -maxExp { return -f }
+                return table[size + 1 + Int((f + maxExp) * (Double(size) / maxExp / 2))]
+            }
+            var loss = 0.0, pairs = 0.0
+            let L = pass.sentenceLength, K = pass.negatives
+            for s in pass.firstSentence..<(pass.firstSentence + pass.sentenceCount) {
+                let key = Self.mix(pass.seed ^ Self.mix(pass.stream ^ Self.mix(UInt64(s) &+ 0x9E37_79B9_7F4A_7C15)))
+                func draw(_ i: Int) -> UInt64 { Self.mix(key &+ UInt64(i + 1) &* 0x9E37_79B9_7F4A_7C15) }
+                let lr = Double(pass.learningRate) + Double(pass.finalLearningRate - pass.learningRate)
+                    * Double(Float(s - pass.firstSentence) / Float(pass.sentenceCount))
+                var kept: [Int] = []
+                for q in (s * L)..<min((s + 1) * L, corpus.count) {
+                    let w = Int(corpus[q])
+                    if keep[w] >= 1 || Float(draw(q - s * L) >> 40) / 16_777_216 < keep[w] { kept.append(w) }
+                }
+                for i in kept.indices {
+                    let base = L + i * (1 + K)
+                    let reach = pass.window - Int(UInt32(draw(base) >> 32) % UInt32(pass.window))
+                    let contexts = (max(0, i - reach)...min(kept.count - 1, i + reach)).filter { $0 != i }.map { kept[$0] }
+                    if contexts.isEmpty { continue }
+                    var targets = [kept[i]]
+                    for k in 1...K {
+                        let r = draw(base + k), column = Int(((r >> 32) * UInt64(v)) >> 32)
+                        let id = Float(r & 0xFF_FFFF) / 16_777_216 < noise.probability[column] ? column : Int(noise.alias[column])
+                        targets.append(id == kept[i] ? -1 : id)
+                    }
+                    func dot(_ a: [Double], _ r: Int) -> Double { (0..<d).reduce(0) { $0 + a[$1] * y[r * d + $1] } }
+                    func row(_ m: [Double], _ r: Int) -> [Double] { Array(m[(r * d)..<((r + 1) * d)]) }
+                    if !pass.cbow {
+                        var g = [[Double]](repeating: [Double](repeating: 0, count: K + 1), count: contexts.count)
+                        for (a, c) in contexts.enumerated() {
+                            for (t, target) in targets.enumerated() where target >= 0 {
+                                let f = dot(row(x, c), target)
+                                g[a][t] = error(f, t == 0 ? 1 : 0) * lr
+                                loss += nls(t == 0 ? f : -f)
+                            }
+                        }
+                        pairs += Double(contexts.count)
+                        let oldX = x, oldY = y
+                        for (t, target) in targets.enumerated() where target >= 0 {
+                            for (a, c) in contexts.enumerated() { for j in 0..<d { y[target * d + j] += g[a][t] * oldX[c * d + j] } }
+                        }
+                        for (a, c) in contexts.enumerated() {
+                            for (t, target) in targets.enumerated() where target >= 0 {
+                                for j in 0..<d { x[c * d + j] += g[a][t] * oldY[target * d + j] }
+                            }
+                        }
+                    } else {
+                        var h = [Double](repeating: 0, count: d)
+                        for c in contexts { for j in 0..<d { h[j] += x[c * d + j] } }
+                        if pass.cbowMean { h = h.map { $0 / Double(contexts.count) } }
+                        var g = [Double](repeating: 0, count: K + 1)
+                        for (t, target) in targets.enumerated() where target >= 0 {
+                            let f = dot(h, target)
+                            g[t] = error(f, t == 0 ? 1 : 0) * lr
+                            loss += nls(t == 0 ? f : -f)
+                        }
+                        pairs += 1
+                        var gh = [Double](repeating: 0, count: d)
+                        for (t, target) in targets.enumerated() where target >= 0 { for j in 0..<d { gh[j] += g[t] * y[target * d + j] } }
+                        for (t, target) in targets.enumerated() where target >= 0 { for j in 0..<d { y[target * d + j] += g[t] * h[j] } }
+                        for c in contexts { for j in 0..<d { x[c * d + j] += gh[j] } }
+                    }
+                }
+            }
+            return (x.map(Float.init), y.map(Float.init), [loss, pairs])
+        }
+    }
+
+    func testFusedPassMatchesItsDefinition() throws {
+        for cbow in [false, true] {
+            let problem = PassProblem(cbow: cbow)
+            let cpu = try problem.run(on: TestBackends.cpu), reference = problem.reference()
+            let label = cbow ? "CBOW" : "skip-gram"
+            XCTAssertNotEqual(cpu.input, problem.input, "\(label): the pass changed nothing")
+            assertClose(cpu.input, reference.input, atol: 1e-4, rtol: 1e-3, "\(label) input rows")
+            assertClose(cpu.output, reference.output, atol: 1e-4, rtol: 1e-3, "\(label) output rows")
+            XCTAssertEqual(Double(cpu.stats[1]), reference.stats[1], "\(label) pairs")
+            XCTAssertEqual(Double(cpu.stats[0]), reference.stats[0], accuracy: 1e-3 * reference.stats[0], "\(label) loss")
+            // One worker is deterministic.
+            XCTAssertEqual(try problem.run(on: TestBackends.cpu).input, cpu.input)
+        }
+    }
+
+    func testFusedPassParityCPUOpenCL() throws {
+        let device = try TestBackends.openCL()
+        for cbow in [false, true] {
+            var problem = PassProblem(cbow: cbow, seed: 9)
+            problem.pass.cbowMean = !cbow   // CBOW with a sum here; the mean is in the definition test
+            let cpu = try problem.run(on: TestBackends.cpu), gpu = try problem.run(on: device)
+            let label = cbow ? "CBOW" : "skip-gram"
+            assertClose(gpu.input, cpu.input, atol: 1e-4, rtol: 1e-3, "\(label) input rows on OpenCL")
+            assertClose(gpu.output, cpu.output, atol: 1e-4, rtol: 1e-3, "\(label) output rows on OpenCL")
+            XCTAssertEqual(gpu.stats[1], cpu.stats[1], "\(label) pairs on OpenCL")
+            XCTAssertEqual(gpu.stats[0], cpu.stats[0], accuracy: 1e-3 * cpu.stats[0], "\(label) loss on OpenCL")
+            // Many groups at once (Hogwild) still run every window.
+            problem.pass.workers = 0
+            XCTAssertEqual(try problem.run(on: device).stats[1], cpu.stats[1], "\(label) pairs with many work-groups")
+        }
+    }
+
+    func testFusedPassLearnsOnOpenCL() throws {
+        let device = try TestBackends.openCL()
+        let (trainer, corpus) = try trainPlanted(loss: .negative, model: .skipgram, window: 2, backend: device)
+        try assertPartnersAreNeighbours(trainer, corpus, "skip-gram negative on OpenCL")
+    }
+
+    /// The fused path with one worker: a run resumed from a checkpoint of step 2 ends with the
+    /// very bits of the uninterrupted run (one fused step is one epoch of this small corpus).
+    func testFusedResumeIsBitIdentical() throws {
+        let corpus = try Corpus.load(try plantedCorpus(length: 3000), options: CorpusOptions(minCount: 1))
+        var config = Word2VecConfig.defaults(model: .skipgram, loss: .negative, window: 3)
+        config.dimension = 16
+        config.epochs = 5
+        let be = TestBackends.cpu
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loom-fused-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func trainer() throws -> Word2VecTrainer {
+            let t = try Word2VecTrainer(corpus: corpus, config: config, backend: be)
+            t.evalEvery = nil
+            t.workers = 1
+            return t
+        }
+        let straight = try trainer()
+        straight.checkpointURL = dir.appendingPathComponent("run.ckpt")
+        straight.saveEvery = 1
+        straight.onCheckpoint = { step, url in
+            if step == 2 { try? FileManager.default.copyItem(at: url, to: dir.appendingPathComponent("step2.ckpt")) }
+        }
+        XCTAssertEqual(try straight.run().steps, 5)
+        let resumed = try trainer()
+        try resumed.resume(from: dir.appendingPathComponent("step2.ckpt"))
+        XCTAssertEqual(try resumed.run().steps, 5)
+        XCTAssertEqual(try be.floats(resumed.model.embeddings), try be.floats(straight.model.embeddings))
+        XCTAssertEqual(try be.floats(resumed.model.weights), try be.floats(straight.model.weights))
+    }
+
+    func testFusedPassChecksItsOperands() throws {
+        let be = TestBackends.cpu
+        let problem = PassProblem(cbow: false)
+        let tables = try Word2VecTables(corpus: problem.corpus, keep: problem.keep, aliasProbability: problem.noise.probability,
+                                        aliasIndex: problem.noise.alias, on: be)
+        let x = try be.zeros([problem.v, problem.d]), stats = try be.zeros([2])
+        var pass = problem.pass
+        pass.sentenceCount = 30
+        assertThrows("are outside the corpus's 24") { try be.word2vecPass(pass, tables: tables, input: x, output: x, stats: stats) }
+        pass = problem.pass
+        pass.window = 0
+        assertThrows("window must be in 1…64") { try be.word2vecPass(pass, tables: tables, input: x, output: x, stats: stats) }
+        let narrow = try be.zeros([problem.v - 1, problem.d])
+        assertThrows("must both be (40, D)") { try be.word2vecPass(problem.pass, tables: tables, input: narrow, output: narrow, stats: stats) }
+        assertThrows("index 40 out of range 0..<40") {
+            _ = try Word2VecTables(corpus: [1, 40], keep: problem.keep, aliasProbability: problem.noise.probability,
+                                   aliasIndex: problem.noise.alias, on: be)
+        }
     }
 
     // MARK: Bad input

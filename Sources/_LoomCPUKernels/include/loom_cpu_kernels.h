@@ -47,6 +47,43 @@ void loom_dropout(const float *x, float *out, long begin, long end, unsigned thr
  * out[k] = the first maximum of x[offsets[j] + k] over j, argmax[k] = its offsets[j] + k. */
 void loom_max_pool_pixel(const float *x, const long *offsets, int count, long c, float *out, int *argmax);
 
+/* word2vec with negative sampling, fused per centre word (HogBatch); see word2vec.c. */
+#define LOOM_W2V_TABLE 1000
+#define LOOM_W2V_MAX_EXP 6.0f
+#define LOOM_W2V_MAX_WINDOW 64
+#define LOOM_W2V_MAX_NEGATIVES 64
+
+typedef struct {
+    /* corpus: ids in 0..<vocabulary, in sentences of sentence_length from position 0. */
+    const int *corpus;
+    long corpus_length;
+    /* Per word: the probability of keeping it (subsampling; ≥ 1 always), and the unigram^0.75
+     * alias table the negatives come from. */
+    const float *keep;
+    const float *alias_probability;
+    const int *alias_index;
+    long vocabulary;
+    /* 2 × (LOOM_W2V_TABLE + 1): σ(x), then −log σ(x), at x = (i / TABLE · 2 − 1) · MAX_EXP. */
+    const float *sigmoid_table;
+    /* (vocabulary, dimension) each: the word vectors (syn0) and the output rows (syn1neg). */
+    float *input;
+    float *output;
+    long dimension;
+    int cbow, cbow_mean, window, negatives, sentence_length;
+    unsigned long long seed, stream;
+    /* The rate at sentence pass_first and the rate at pass_first + pass_count, linear between. */
+    float learning_rate, final_learning_rate;
+    long pass_first, pass_count;
+} loom_w2v_pass;
+
+/* Trains sentences first..<first + count in order, updating input and output in place (other
+ * threads may update them at the same time); adds Σ loss to stats[0] and the pairs (skip-gram:
+ * context, centre; CBOW: centres) to stats[1]. */
+void loom_w2v_sentences(const loom_w2v_pass *pass, long first, long count, double *stats);
+
+/* Draw `index` of sentence `sentence`: the random numbers both backends use. */
+unsigned long long loom_w2v_draw(unsigned long long seed, unsigned long long stream, long sentence, long index);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,114 @@
+import Foundation
+
+/// One call of `Backend.word2vecPass`: a run of corpus sentences trained with negative sampling,
+/// every centre word's window fused into one small step (HogBatch).
+///
+/// Sentences are the corpus cut every `sentenceLength` words from position 0; the call trains
+/// sentences `firstSentence ..< firstSentence + sentenceCount`. In each sentence, frequent words
+/// are subsampled away first (`keep`), then for every centre a window shrunk by a random
+/// `b ∈ 0..<window` gives its contexts, and the centre plus `negatives` words drawn once for the
+/// window from the alias table are its targets. Random draws are a pure function of
+/// (`seed`, `stream`, sentence, draw) on every backend.
+public struct Word2VecPass: Equatable, Sendable {
+    /// Predict the centre from the sum (or mean) of its contexts, instead of from each context.
+    public var cbow = false
+    public var cbowMean = true
+    public var window = 5
+    public var negatives = 5
+    public var sentenceLength = 1000
+    public var firstSentence = 0
+    public var sentenceCount = 0
+    /// The rate at the first sentence and after the last one; linear in between, per sentence.
+    public var learningRate: Float = 0.025
+    public var finalLearningRate: Float = 0.025
+    public var seed: UInt64 = 1
+    /// Distinguishes passes over the same sentences (the epoch).
+    public var stream: UInt64 = 0
+    /// Sentences trained at the same time, without locks (Hogwild): CPU threads, or OpenCL
+    /// work-groups in flight. 1 is deterministic; 0 lets the backend choose.
+    public var workers = 0
+
+    public init() {}
+
+    public static let maxWindow = 64
+    public static let maxNegatives = 64
+}
+
+/// What `Backend.word2vecPass` reads besides the parameters, uploaded once for a whole run.
+public struct Word2VecTables {
+    /// `(N)` int32 corpus ids, each in `0 ..< V`.
+    public let corpus: Tensor
+    /// `(V)` probability of keeping each word (subsampling; ≥ 1: always).
+    public let keep: Tensor
+    /// `(V)` the alias table of the noise distribution: coin and alias of each column.
+    public let aliasProbability: Tensor
+    public let aliasIndex: Tensor
+    /// `(2, 1001)` σ(x) and −log σ(x) at `x = (i / 1000 · 2 − 1) · 6`.
+    public let sigmoid: Tensor
+
+    public var vocabulary: Int { keep.count }
+
+    /// Checks the host arrays once (every id in range, the tables the same length) and uploads them.
+    public init(corpus ids: [Int32], keep: [Float], aliasProbability: [Float], aliasIndex: [Int32],
+                on backend: any Backend) throws {
+        let v = keep.count
+        guard v > 0, aliasProbability.count == v, aliasIndex.count == v else {
+            throw LoomError.invalidArgument("word2vec tables: keep, alias probability and alias index must all have one entry per word")
+        }
+        guard !ids.isEmpty else { throw LoomError.invalidArgument("word2vec tables: the corpus is empty") }
+        guard ids.count <= Int(Int32.max) else {
+            throw LoomError.invalidArgument("word2vec tables: \(ids.count) corpus words do not fit int32 positions")
+        }
+        if let bad = ids.firstIndex(where: { $0 < 0 || Int($0) >= v }) {
+            throw LoomError.indexOutOfRange(op: "word2vec tables", index: Int(ids[bad]), bound: v)
+        }
+        if let bad = aliasIndex.firstIndex(where: { $0 < 0 || Int($0) >= v }) {
+            throw LoomError.indexOutOfRange(op: "word2vec alias table", index: Int(aliasIndex[bad]), bound: v)
+        }
+        corpus = try backend.tensor(ids)
+        self.keep = try backend.tensor(keep)
+        self.aliasProbability = try backend.tensor(aliasProbability)
+        self.aliasIndex = try backend.tensor(aliasIndex)
+        sigmoid = try backend.tensor(Self.sigmoidTable(), shape: [2, Self.tableSize + 1])
+    }
+
+    public static let tableSize = 1000
+    public static let maxExp: Float = 6
+
+    /// word2vec.c's `expTable` (σ at 1001 points over [−6, 6]), then −log σ at the same points,
+    /// computed in double and rounded once, so every backend reads the same numbers.
+    public static func sigmoidTable() -> [Float] {
+        let xs = (0...tableSize).map { (Double($0) / Double(tableSize) * 2 - 1) * Double(maxExp) }
+        return xs.map { Float(1 / (1 + exp(-$0))) } + xs.map { Float(log1p(exp(-$0))) }
+    }
+}
+
+extension Check {
+    /// `word2vecPass` operands: parameters `(V, D)` float, stats `(2)` float, a pass within the corpus.
+    public static func word2vecPass(_ op: String, _ pass: Word2VecPass, tables t: Word2VecTables, input: Tensor,
+                                    output: Tensor, stats: Tensor) throws {
+        func bad(_ m: String) -> LoomError { .invalidArgument("\(op): \(m)") }
+        try float(op, input, output, stats, t.keep, t.aliasProbability, t.sigmoid)
+        try dtype(op, t.corpus, .int32)
+        try dtype(op, t.aliasIndex, .int32)
+        let v = t.vocabulary
+        guard input.shape.rank == 2, input.shape == output.shape, input.shape[0] == v else {
+            throw bad("input and output must both be (\(v), D), got \(input.shape) and \(output.shape)")
+        }
+        guard stats.count == 2 else { throw bad("stats must have 2 elements (Σ loss, pairs), got \(stats.count)") }
+        guard t.sigmoid.count == 2 * (Word2VecTables.tableSize + 1) else { throw bad("the sigmoid table must have 2 × 1001 entries") }
+        guard (1...Word2VecPass.maxWindow).contains(pass.window) else { throw bad("window must be in 1…\(Word2VecPass.maxWindow)") }
+        guard (1...Word2VecPass.maxNegatives).contains(pass.negatives) else {
+            throw bad("negatives must be in 1…\(Word2VecPass.maxNegatives)")
+        }
+        guard pass.sentenceLength >= 1 && pass.sentenceLength <= 1 << 16 else { throw bad("sentence length must be in 1…65536") }
+        let sentences = (t.corpus.count + pass.sentenceLength - 1) / pass.sentenceLength
+        guard pass.firstSentence >= 0, pass.sentenceCount >= 0, pass.firstSentence + pass.sentenceCount <= sentences else {
+            throw bad("sentences \(pass.firstSentence)..<\(pass.firstSentence + pass.sentenceCount) are outside the corpus's \(sentences)")
+        }
+        guard pass.learningRate.isFinite, pass.finalLearningRate.isFinite, pass.workers >= 0 else {
+            throw bad("learning rates must be finite and workers not negative")
+        }
+        guard input.count <= Int(Int32.max) else { throw bad("a \(input.shape) table does not fit int32 offsets") }
+    }
+}

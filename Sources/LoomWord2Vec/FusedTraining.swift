@@ -1,0 +1,93 @@
+import Foundation
+import LoomCore
+import LoomData
+
+/// The fused negative-sampling path of `Word2VecTrainer`: the corpus, keep probabilities and
+/// noise table go to the device once; each step is one `Backend.word2vecPass` over about a
+/// million words of whole sentences, with the learning rate falling linearly inside it. Only the
+/// loss sums come back, when a report is due.
+extension Word2VecTrainer {
+    /// Corpus words per fused step (whole sentences): the unit of reports, checkpoints and `--steps`.
+    public static let fusedStepWords = 1 << 20
+
+    func runFused() throws -> TrainingSummary {
+        let be = model.backend
+        let n = corpus.ids.count, length = ExampleStream.sentenceLength
+        let sentences = (n + length - 1) / length
+        let perStep = max(1, Self.fusedStepWords / length)
+        let keep = config.sample > 0 ? corpus.vocabulary.keepProbabilities(threshold: config.sample)
+            : [Float](repeating: 1, count: corpus.vocabulary.count)
+        let noise = AliasSampler(weights: corpus.vocabulary.unigramDistribution(power: 0.75)).table
+        let tables = try Word2VecTables(corpus: corpus.ids, keep: keep, aliasProbability: noise.probability,
+                                        aliasIndex: noise.alias, on: be)
+        let stats = try be.zeros([2])
+        guard case let .dynamic(window) = config.batching else { preconditionFailure("the fused path needs word2vec windows") }
+
+        let clock = Clock()
+        let total = totalWords
+        let stepLimit = config.steps
+        let estimatedSteps = stepLimit ?? max(1, (total + Self.fusedStepWords - 1) / Self.fusedStepWords)
+        var step = startStep, position = startPosition
+        var lastLoss: Double?
+        let wordsAtStart = startPosition.wordsDone
+        // The run's fraction done after `words` corpus words, or `steps` steps of a `--steps` run.
+        func progress(words: Int, steps: Int) -> Double {
+            if let stepLimit { return Double(steps) / Double(stepLimit) }
+            return Double(words) / Double(max(total, 1))
+        }
+        func finished() -> Bool { stepLimit.map { step >= $0 } ?? (position.wordsDone >= total) }
+
+        while !finished() {
+            let first = position.cursor / length
+            let count = min(perStep, sentences - first)
+            let words = min((first + count) * length, n) - first * length
+            var pass = Word2VecPass()
+            pass.cbow = config.model == .cbow
+            pass.cbowMean = config.cbowMean
+            pass.window = window
+            pass.negatives = config.numSampled
+            pass.sentenceLength = length
+            pass.firstSentence = first
+            pass.sentenceCount = count
+            pass.learningRate = model.rule(progress: progress(words: position.wordsDone, steps: step)).learningRate
+            pass.finalLearningRate = model.rule(progress: progress(words: position.wordsDone + words, steps: step + 1)).learningRate
+            pass.seed = config.seed
+            pass.stream = UInt64(position.wordsDone / n)
+            pass.workers = workers
+            try be.word2vecPass(pass, tables: tables, input: model.embeddings, output: model.weights, stats: stats)
+            step += 1
+            position.wordsDone += words
+            position.cursor = first + count >= sentences ? 0 : (first + count) * length
+
+            let last = finished()
+            if step % reportEvery == 0 || last {
+                let sums = try be.floats(stats)
+                try be.fill(stats, value: 0)
+                if sums[1] > 0 { lastLoss = Double(sums[0]) / Double(sums[1]) }
+                let seconds = clock.seconds
+                let report = TrainingProgress(
+                    step: step, totalSteps: estimatedSteps, wordsDone: position.wordsDone, totalWords: stepLimit == nil ? total : 0,
+                    wordsPerSecond: Double(position.wordsDone - wordsAtStart) / max(seconds, 1e-9), loss: lastLoss,
+                    learningRate: pass.finalLearningRate, elapsedSeconds: seconds)
+                onProgress?(report)
+                try log?.write(["step": step, "loss": lastLoss ?? Double.nan, "words_per_sec": report.wordsPerSecond,
+                                "lr": pass.finalLearningRate, "elapsed": seconds, "words": position.wordsDone])
+            }
+            if let evalEvery, evalEvery > 0, step % evalEvery == 0 || last {
+                let nearest = try model.nearest(validationIDs, k: 8)
+                onEvaluation?(step, zip(validationIDs, nearest).map { (corpus.vocabulary.words[$0], $1) })
+            }
+            if let url = checkpointURL, let saveEvery, step % saveEvery == 0 || last {
+                try saveCheckpoint(to: url, step: step, position: position)
+                onCheckpoint?(step, url)
+            }
+        }
+        try be.synchronize()
+        let seconds = clock.seconds
+        startStep = step
+        startPosition = position
+        return TrainingSummary(steps: step, wordsDone: position.wordsDone, seconds: seconds,
+                               wordsPerSecond: Double(position.wordsDone - wordsAtStart) / max(seconds, 1e-9),
+                               finalLoss: lastLoss)
+    }
+}
