@@ -29,12 +29,14 @@ inline ulong w2v_draw(ulong key, long index) { return w2v_mix(key + (ulong)(inde
 inline float w2v_error(__global const float* table, float f, int label) {
     if (f > W2V_MAX_EXP) return (float)label - 1.0f;
     if (f < -W2V_MAX_EXP) return (float)label;
+    if (isnan(f)) return 0.0f;   // a diverged run: the loss shows it; never a table index
     return (float)label - table[(int)((f + W2V_MAX_EXP) * (W2V_TABLE / W2V_MAX_EXP / 2))];
 }
 
 inline float w2v_loss(__global const float* table, float f) {
     if (f > W2V_MAX_EXP) return 0.0f;
     if (f < -W2V_MAX_EXP) return -f;
+    if (isnan(f)) return f;
     return table[W2V_TABLE + 1 + (int)((f + W2V_MAX_EXP) * (W2V_TABLE / W2V_MAX_EXP / 2))];
 }
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The test command: the whole suite twice.
+# The test command: the whole suite twice, then a short crash test.
 #  1. With the machine's OpenCL platforms (PoCL in CI). LOOM_REQUIRE_OPENCL=1 turns a missing
 #     platform into a failure, and the log is checked: no OpenCL test may be skipped.
 #  2. With no OpenCL platform at all (OCL_ICD_VENDORS pointing at an empty folder): `auto` must
 #     pick the CPU backend and the OpenCL tests must be reported as skipped.
+#  3. scripts/crash-test.sh with a few SIGKILLs per model (the benchmark runs 50).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,4 +37,7 @@ fi
 echo "no-platform run: $skipped OpenCL tests reported as skipped"
 OCL_ICD_VENDORS="$logs/no-vendors" .build/release/loom devices --device auto | tee "$logs/devices.log"
 grep -q "auto: no OpenCL platform found" "$logs/devices.log" || { echo "FAIL: auto did not fall back to the CPU" >&2; exit 1; }
+
+echo "== crash test: training runs killed with SIGKILL and resumed =="
+scripts/crash-test.sh "${LOOM_CRASH_KILLS:-3}" "$logs/crash"
 echo "all tests passed"

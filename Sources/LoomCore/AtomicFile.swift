@@ -1,7 +1,10 @@
 import Foundation
 
 /// Writes a file so that an interrupted write never destroys the last good copy: the bytes go to a
-/// temporary file beside the target, are flushed to disk, then renamed over it in one step.
+/// temporary file beside the target (`.NAME.tmp-PID-RANDOM`), are flushed to disk, then renamed
+/// over it in one step, and the folder is synced so the rename survives a power loss. Temporary
+/// files that killed writers of the same target left behind (their process is gone) are removed
+/// by the next writer.
 ///
 /// ```swift
 /// let out = try AtomicFileWriter(url)
@@ -20,12 +23,13 @@ public final class AtomicFileWriter {
     public init(_ url: URL) throws {
         self.url = url
         let dir = url.deletingLastPathComponent()
-        temporaryURL = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
+        temporaryURL = dir.appendingPathComponent(Self.temporaryPrefix(url) + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         do {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         } catch {
             throw LoomError.io("cannot create folder \(dir.path): \(error.localizedDescription)")
         }
+        Self.removeStaleTemporaries(of: url)
         guard FileManager.default.createFile(atPath: temporaryURL.path, contents: nil) else {
             throw LoomError.io("cannot write \(url.path): permission denied or no such folder")
         }
@@ -92,6 +96,32 @@ public final class AtomicFileWriter {
             throw LoomError.io("cannot replace \(url.path): \(reason)")
         }
         committed = true
+        Self.syncFolder(of: url)
+    }
+
+    static func temporaryPrefix(_ url: URL) -> String { ".\(url.lastPathComponent).tmp-" }
+
+    /// Deletes `.NAME.tmp-PID-…` files beside `url` whose writing process no longer exists.
+    static func removeStaleTemporaries(of url: URL) {
+        let dir = url.deletingLastPathComponent(), prefix = temporaryPrefix(url)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]), pid > 0 else { continue }
+            // kill(pid, 0) fails with ESRCH when no such process exists (EPERM: it exists, not ours).
+            if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH {
+                try? FileManager.default.removeItem(at: dir.appendingPathComponent(name))
+            }
+        }
+    }
+
+    /// fsync of the folder, so that the rename itself is on disk (best effort: some file
+    /// systems refuse to sync a folder, which then has nothing to sync).
+    static func syncFolder(of url: URL) {
+        let fd = open(url.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
     }
 
     /// Writes `data` to `url` atomically.

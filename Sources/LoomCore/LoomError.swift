@@ -37,3 +37,17 @@ public enum LoomError: Error, CustomStringConvertible, Equatable {
         }
     }
 }
+
+/// The divergence check every trainer runs on the losses it reads back (at each report, and
+/// before every validation and checkpoint, so a diverged state is never saved).
+public enum Divergence {
+    /// A mean loss above this many nats per target counts as divergence: an untrained softmax
+    /// gives log V (under 15 for any vocabulary), and no model puts e^−100 on the right answer
+    /// on average without its weights having blown up.
+    public static let lossLimit = 100.0
+
+    /// Throws `LoomError.diverged` for a non-finite or absurd `loss` at `step`.
+    public static func check(_ loss: Double, step: Int, advice: String) throws {
+        guard loss.isFinite && loss <= lossLimit else { throw LoomError.diverged(step: step, value: loss, advice: advice) }
+    }
+}

@@ -81,7 +81,9 @@ struct Word2VecReader {
         guard dimension >= 1, dimension <= WordVectors.maximumDimension else {
             throw failure("the header announces dimension \(dimension); expected 1 to \(WordVectors.maximumDimension)")
         }
-        guard count < Int(Int32.max) else { throw failure("the header announces \(count) words, too many") }
+        guard count < Int(Int32.max) else {
+            throw failure("the header announces \(count) words, more than Loom reads (\(Int32.max - 1)); refused before allocating")
+        }
         return Header(count: count, dimension: dimension, end: min(newline + 1, size))
     }
 
@@ -98,9 +100,9 @@ struct Word2VecReader {
         return out
     }
 
-    /// A decimal count of at most 12 digits.
+    /// A decimal count of at most 18 digits (so an absurd count is named, not misread).
     private func number(_ r: Range<Int>) -> Int? {
-        guard r.count <= 12 else { return nil }
+        guard r.count <= 18 else { return nil }
         var n = 0
         for i in r {
             let b = base[i]

@@ -149,24 +149,9 @@ public struct GrayImage: Equatable, Sendable {
         return GrayImage(width: w, height: h, pixels: pixels)
     }
 
-    /// Writes the picture as an 8-bit greyscale PNG, atomically (a temporary file renamed into place).
+    /// Writes the picture as an 8-bit greyscale PNG, atomically (`AtomicFileWriter`).
     public func writePNG(to url: URL) throws {
-        var image = png_image()
-        image.version = png_uint_32(PNG_IMAGE_VERSION)
-        image.width = png_uint_32(width)
-        image.height = png_uint_32(height)
-        image.format = png_uint_32(PNG_FORMAT_GRAY)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        let ok = pixels.withUnsafeBytes { png_image_write_to_file(&image, temporary.path, 0, $0.baseAddress, png_int_32(width), nil) }
-        defer { png_image_free(&image) }
-        guard ok != 0 else {
-            try? FileManager.default.removeItem(at: temporary)
-            throw LoomError.io("\(url.path): cannot write PNG (\(Self.message(&image)))")
-        }
-        guard rename(temporary.path, url.path) == 0 else {
-            try? FileManager.default.removeItem(at: temporary)
-            throw LoomError.io("\(url.path): cannot move the written image into place")
-        }
+        try AtomicFileWriter.write(try pngData(), to: url)
     }
 
     /// The picture as the bytes of an 8-bit greyscale PNG file.

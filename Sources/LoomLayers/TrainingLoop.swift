@@ -97,9 +97,7 @@ public final class TrainingLoop {
             // state is never saved.
             if s % reportEvery == 0 || last || validating || saving {
                 if let loss = try task.takeLoss() {
-                    guard loss.isFinite else {
-                        throw LoomError.diverged(step: s, value: loss, advice: divergenceAdvice)
-                    }
+                    try Divergence.check(loss, step: s, advice: divergenceAdvice)
                     lastLoss = loss
                 }
                 let t = seconds(), done = Double(s - startStep)

@@ -106,7 +106,7 @@ public final class TSNE {
             // Barnes-Hut keeps positions as every x, then every y.
             var planar = [Float](repeating: 0, count: 2 * n)
             for i in 0..<n { planar[i] = initial[2 * i]; planar[n + i] = initial[2 * i + 1] }
-            let (final, kl) = descendBarnesHut(affinities, start: planar, schedule: schedule,
+            let (final, kl) = try descendBarnesHut(affinities, start: planar, schedule: schedule,
                                                threads: HostThreads(count: threads), clock: start)
             var interleaved = [Float](repeating: 0, count: 2 * n)
             for i in 0..<n { interleaved[2 * i] = final[i]; interleaved[2 * i + 1] = final[n + i] }
@@ -151,7 +151,11 @@ public final class TSNE {
         func reports(_ t: Int) -> Bool { (t + 1) % reportEvery == 0 || t == iterations - 1 }
     }
 
-    private func progress(_ t: Int, _ kl: Double, _ schedule: Schedule, _ clock: Date) {
+    /// Reports iteration `t`, stopping the run when the divergence is no longer a number.
+    private func progress(_ t: Int, _ kl: Double, _ schedule: Schedule, _ clock: Date) throws {
+        guard kl.isFinite else {
+            throw LoomError.diverged(step: t + 1, value: kl, advice: "try a lower --learning-rate")
+        }
         onProgress?(TSNEProgress(iteration: t + 1, totalIterations: schedule.iterations, divergence: kl,
                                  exaggerating: schedule.exaggerating(t), elapsedSeconds: Date().timeIntervalSince(clock)))
     }
@@ -193,7 +197,7 @@ public final class TSNE {
             try backend.tsneUpdate(y, gradient: gradient, velocity: velocity, gains: gains,
                                    learningRate: schedule.learningRate, momentum: schedule.momentum(t),
                                    minGain: schedule.minGain)
-            if report { progress(t, Double(try backend.scalar(kl)), schedule, clock) }
+            if report { try progress(t, Double(try backend.scalar(kl)), schedule, clock) }
         }
         // The divergence of the coordinates returned.
         try backend.tsnePairForces(y, p: matrix, forces: forces, stats: stats, divergence: true)
@@ -203,7 +207,7 @@ public final class TSNE {
 
     /// Barnes-Hut on the host; positions `(2N)`, every x then every y.
     private func descendBarnesHut(_ p: TSNEAffinities, start: [Float], schedule: Schedule, threads: HostThreads,
-                                  clock: Date) -> ([Float], Double) {
+                                  clock: Date) throws -> ([Float], Double) {
         let count = start.count
         let bh = BarnesHutGradient(affinities: p, theta: configuration.theta, threads: threads)
         var y = start
@@ -223,7 +227,7 @@ public final class TSNE {
             }
             Self.step(&y, gradient: gradient, velocity: &velocity, gains: &gains, learningRate: schedule.learningRate,
                       momentum: schedule.momentum(t), minGain: schedule.minGain)
-            if let kl { progress(t, kl, schedule, clock) }
+            if let kl { try progress(t, kl, schedule, clock) }
         }
         let final = y.withUnsafeBufferPointer { yb in
             gradient.withUnsafeMutableBufferPointer { gb in

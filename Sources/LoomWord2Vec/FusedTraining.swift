@@ -60,10 +60,15 @@ extension Word2VecTrainer {
             position.cursor = first + count >= sentences ? 0 : (first + count) * length
 
             let last = finished()
-            if step % reportEvery == 0 || last {
+            let saving = checkpointURL != nil && saveEvery.map { step % $0 == 0 || last } == true
+            if step % reportEvery == 0 || last || saving {
                 let sums = try be.floats(stats)
                 try be.fill(stats, value: 0)
-                if sums[1] > 0 { lastLoss = Double(sums[0]) / Double(sums[1]) }
+                if sums[1] > 0 {
+                    let loss = Double(sums[0]) / Double(sums[1])
+                    try Divergence.check(loss, step: step, advice: Self.divergenceAdvice)
+                    lastLoss = loss
+                }
                 let seconds = clock.seconds
                 let report = TrainingProgress(
                     step: step, totalSteps: estimatedSteps, wordsDone: position.wordsDone, totalWords: stepLimit == nil ? total : 0,
@@ -77,7 +82,7 @@ extension Word2VecTrainer {
                 let nearest = try model.nearest(validationIDs, k: 8)
                 onEvaluation?(step, zip(validationIDs, nearest).map { (corpus.vocabulary.words[$0], $1) })
             }
-            if let url = checkpointURL, let saveEvery, step % saveEvery == 0 || last {
+            if saving, let url = checkpointURL {
                 try saveCheckpoint(to: url, step: step, position: position)
                 onCheckpoint?(step, url)
             }

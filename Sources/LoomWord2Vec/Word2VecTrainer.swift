@@ -71,6 +71,8 @@ public final class Word2VecTrainer {
         validationIDs = Array(pool.prefix(16))
     }
 
+    static let divergenceAdvice = "try a lower --lr"
+
     /// Corpus words the run covers: `epochs` passes (or the `--steps` the user asked for).
     public var totalWords: Int { config.epochs * corpus.ids.count }
 
@@ -157,8 +159,13 @@ public final class Word2VecTrainer {
             producer.recycle(plan)
 
             let last = finished()
-            if step % reportEvery == 0 || last {
-                lastLoss = try model.takeLoss() ?? lastLoss
+            let saving = checkpointURL != nil && saveEvery.map { step % $0 == 0 || last } == true
+            // The loss is read and checked before every checkpoint too: a diverged state is never saved.
+            if step % reportEvery == 0 || last || saving {
+                if let loss = try model.takeLoss() {
+                    try Divergence.check(loss, step: step, advice: Self.divergenceAdvice)
+                    lastLoss = loss
+                }
                 let seconds = clock.seconds
                 let report = TrainingProgress(
                     step: step, totalSteps: estimatedSteps, wordsDone: position.wordsDone, totalWords: stepLimit == nil ? total : 0,
@@ -172,7 +179,7 @@ public final class Word2VecTrainer {
                 let nearest = try model.nearest(validationIDs, k: 8)
                 onEvaluation?(step, zip(validationIDs, nearest).map { (corpus.vocabulary.words[$0], $1) })
             }
-            if let url = checkpointURL, let saveEvery, step % saveEvery == 0 || last {
+            if saving, let url = checkpointURL {
                 try saveCheckpoint(to: url, step: step, position: position)
                 onCheckpoint?(step, url)
             }

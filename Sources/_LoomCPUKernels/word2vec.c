@@ -31,10 +31,13 @@ INLINE unsigned long long w2v_draw(unsigned long long key, long index) {
     return w2v_mix(key + (unsigned long long)(index + 1) * 0x9E3779B97F4A7C15ull);
 }
 
-/* σ(f) by the table, with word2vec.c's treatment beyond ±MAX: the gradient factor label − σ. */
+/* σ(f) by the table, with word2vec.c's treatment beyond ±MAX: the gradient factor label − σ.
+ * A NaN score (a diverged run) changes nothing here and shows in the loss instead; it must never
+ * become a table index. */
 INLINE float w2v_error(const float *table, float f, int label) {
     if (f > LOOM_W2V_MAX_EXP) return (float)label - 1.0f;
     if (f < -LOOM_W2V_MAX_EXP) return (float)label;
+    if (f != f) return 0.0f;
     return (float)label - table[(int)((f + LOOM_W2V_MAX_EXP) * (LOOM_W2V_TABLE / LOOM_W2V_MAX_EXP / 2))];
 }
 
@@ -42,6 +45,7 @@ INLINE float w2v_error(const float *table, float f, int label) {
 INLINE float w2v_loss(const float *table, float f) {
     if (f > LOOM_W2V_MAX_EXP) return 0.0f;
     if (f < -LOOM_W2V_MAX_EXP) return -f;
+    if (f != f) return f;
     return table[LOOM_W2V_TABLE + 1 + (int)((f + LOOM_W2V_MAX_EXP) * (LOOM_W2V_TABLE / LOOM_W2V_MAX_EXP / 2))];
 }
 

@@ -183,4 +183,34 @@ final class CLITests: XCTestCase {
             XCTAssertFalse(run.errors.contains("Fatal error") || run.errors.contains("Backtrac"), run.errors)
         }
     }
+
+    // MARK: Divergence
+
+    /// A rate that blows the weights up stops the run at once with the step, the loss and what
+    /// to try, a non-zero exit and no trace; nothing non-finite is written.
+    func testDivergingRunsStopWithAClearMessage() throws {
+        let text = try write("text.txt", String(repeating: "hello world ", count: 60))
+        let checkpoint = folder.appendingPathComponent("lstm.ckpt").path
+        let lstm = try loom(["lstm", "train", "--text", text, "--hidden", "8", "--batch-size", "4", "--unrollings", "5",
+                             "--steps", "60", "--valid-size", "40", "--lr", "1e30", "--clip", "0", "--device", "cpu",
+                             "--checkpoint", checkpoint, "--save-every", "1000"])
+        XCTAssertNotEqual(lstm.status, 0, lstm.output)
+        XCTAssertTrue(lstm.errors.contains("training diverged at step"), lstm.errors)
+        XCTAssertTrue(lstm.errors.contains("try a lower --lr"), lstm.errors)
+        XCTAssertFalse(lstm.errors.contains("Backtrac"), lstm.errors)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: checkpoint), "a diverged state was saved")
+
+        let words = (0..<3000).map { "w\($0 % 37) v\($0 % 11)" }.joined(separator: " ")
+        let corpus = try write("corpus.txt", words)
+        let vectors = folder.appendingPathComponent("v.bin").path
+        for model in ["skipgram", "cbow"] {
+            let w2v = try loom(["word2vec", "train", "--corpus", corpus, "--model", model, "--window", "3", "--loss", "negative",
+                                "--min-count", "1", "--dim", "8", "--epochs", "4", "--lr", "1e30", "--device", "cpu",
+                                "--output", vectors])
+            XCTAssertNotEqual(w2v.status, 0, w2v.output)
+            XCTAssertTrue(w2v.errors.contains("training diverged at step 1"), "\(model): \(w2v.errors)")
+            XCTAssertFalse(w2v.errors.contains("Backtrac"), w2v.errors)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: vectors), "\(model): vectors were written")
+        }
+    }
 }

@@ -73,3 +73,25 @@ final class ShapeTests: XCTestCase {
         XCTAssertEqual(rule.stateCount, 2)
     }
 }
+
+final class AtomicFileTests: XCTestCase {
+    /// A writer removes the temporaries of earlier writers of the same target whose process is
+    /// gone, and keeps those of live processes and of other targets.
+    func testStaleTemporariesOfDeadWritersAreRemoved() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loom-atomic-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // A process that has exited: its pid is free.
+        let done = Process()
+        done.executableURL = URL(fileURLWithPath: "/bin/true")
+        try done.run()
+        done.waitUntilExit()
+        let dead = done.processIdentifier
+        let names = [".run.ckpt.tmp-\(dead)-123", ".run.ckpt.tmp-1-456", ".other.ckpt.tmp-\(dead)-789"]
+        for n in names { try Data("partial".utf8).write(to: dir.appendingPathComponent(n)) }
+        try AtomicFileWriter.write(Data("good".utf8), to: dir.appendingPathComponent("run.ckpt"))
+        let left = Set(try FileManager.default.contentsOfDirectory(atPath: dir.path))
+        XCTAssertEqual(left, ["run.ckpt", ".run.ckpt.tmp-1-456", ".other.ckpt.tmp-\(dead)-789"])
+        XCTAssertEqual(try String(contentsOf: dir.appendingPathComponent("run.ckpt"), encoding: .utf8), "good")
+    }
+}
