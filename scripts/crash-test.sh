@@ -45,12 +45,18 @@ survived=0 late=0
 kill_once() {
     local model=$1 delay=$2 n=$3 ck="$out/$1-run.ckpt" pid
     rm -f "$ck" "$out/$model-run.bin"
-    if [ "$model" = w2v ]; then run_w2v "$ck" "$out/w2v-run.bin" > /dev/null 2>&1 & else run_lstm "$ck" > /dev/null 2>&1 & fi
+    # loom itself must be the background job ($! its pid), not a shell function running it.
+    if [ "$model" = w2v ]; then
+        "$loom" "${w2v_args[@]}" --checkpoint "$ck" --output "$out/w2v-run.bin" > /dev/null 2>&1 &
+    else
+        "$loom" "${lstm_args[@]}" --checkpoint "$ck" > /dev/null 2>&1 &
+    fi
     pid=$!
     sleep "$delay"
     local killed=1
     kill -9 "$pid" 2> /dev/null || killed=0   # 0: it had already finished
     wait "$pid" 2> /dev/null || true
+    if kill -0 "$pid" 2> /dev/null; then log "FAIL: the killed $model run is still alive"; exit 1; fi
     local resumed=()
     [ -f "$ck" ] && resumed=(--resume "$ck")
     if [ "$model" = w2v ]; then

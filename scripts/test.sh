@@ -5,6 +5,7 @@
 #  2. With no OpenCL platform at all (OCL_ICD_VENDORS pointing at an empty folder): `auto` must
 #     pick the CPU backend and the OpenCL tests must be reported as skipped.
 #  3. scripts/crash-test.sh with a few SIGKILLs per model (the benchmark runs 50).
+#  4. Every fuzz target for a few seconds on its seed corpus (scripts/fuzz.sh; LOOM_FUZZ_SECONDS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,4 +41,15 @@ grep -q "auto: no OpenCL platform found" "$logs/devices.log" || { echo "FAIL: au
 
 echo "== crash test: training runs killed with SIGKILL and resumed =="
 scripts/crash-test.sh "${LOOM_CRASH_KILLS:-3}" "$logs/crash"
+
+echo "== fuzzing: every reader on its seeds, ${LOOM_FUZZ_SECONDS:-5} s each =="
+if [ "${LOOM_FUZZ_SECONDS:-5}" = 0 ]; then
+    echo "fuzzing skipped (LOOM_FUZZ_SECONDS=0)"
+else
+    first=1
+    for t in $(scripts/fuzz.sh list); do
+        if [ $first = 1 ]; then scripts/fuzz.sh "$t" "${LOOM_FUZZ_SECONDS:-5}"; first=0
+        else LOOM_FUZZ_SKIP_BUILD=1 scripts/fuzz.sh "$t" "${LOOM_FUZZ_SECONDS:-5}"; fi
+    done
+fi
 echo "all tests passed"

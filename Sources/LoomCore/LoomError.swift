@@ -33,7 +33,8 @@ public enum LoomError: Error, CustomStringConvertible, Equatable {
         case let .io(message): return message
         case let .invalidData(message): return message
         case let .diverged(step, value, advice):
-            return "training diverged at step \(step): the loss is \(value); \(advice)"
+            let shown = value.isNaN ? "not a number" : value.isInfinite ? "infinite" : "\(value)"
+            return "training diverged at step \(step): the loss is \(shown); \(advice)"
         }
     }
 }
