@@ -23,13 +23,11 @@ extension Word2VecTrainer {
         let stats = try be.zeros([2])
         guard case let .dynamic(window) = config.batching else { preconditionFailure("the fused path needs word2vec windows") }
 
-        let clock = Clock()
         let total = totalWords
         let stepLimit = config.steps
-        let estimatedSteps = stepLimit ?? max(1, (total + Self.fusedStepWords - 1) / Self.fusedStepWords)
+        var record = RunRecord(total: total, stepLimit: stepLimit, wordsAtStart: startPosition.wordsDone,
+                               estimatedSteps: stepLimit ?? max(1, (total + Self.fusedStepWords - 1) / Self.fusedStepWords))
         var step = startStep, position = startPosition
-        var lastLoss: Double?
-        let wordsAtStart = startPosition.wordsDone
         // The run's fraction done after `words` corpus words, or `steps` steps of a `--steps` run.
         func progress(words: Int, steps: Int) -> Double {
             if let stepLimit { return Double(steps) / Double(stepLimit) }
@@ -59,40 +57,12 @@ extension Word2VecTrainer {
             position.wordsDone += words
             position.cursor = first + count >= sentences ? 0 : (first + count) * length
 
-            let last = finished()
-            let saving = checkpointURL != nil && saveEvery.map { step % $0 == 0 || last } == true
-            if step % reportEvery == 0 || last || saving {
+            try endOfStep(step, position, last: finished(), learningRate: pass.finalLearningRate, &record) {
                 let sums = try be.floats(stats)
                 try be.fill(stats, value: 0)
-                if sums[1] > 0 {
-                    let loss = Double(sums[0]) / Double(sums[1])
-                    try Divergence.check(loss, step: step, advice: Self.divergenceAdvice)
-                    lastLoss = loss
-                }
-                let seconds = clock.seconds
-                let report = TrainingProgress(
-                    step: step, totalSteps: estimatedSteps, wordsDone: position.wordsDone, totalWords: stepLimit == nil ? total : 0,
-                    wordsPerSecond: Double(position.wordsDone - wordsAtStart) / max(seconds, 1e-9), loss: lastLoss,
-                    learningRate: pass.finalLearningRate, elapsedSeconds: seconds)
-                onProgress?(report)
-                try log?.write(["step": step, "loss": lastLoss ?? Double.nan, "words_per_sec": report.wordsPerSecond,
-                                "lr": pass.finalLearningRate, "elapsed": seconds, "words": position.wordsDone])
-            }
-            if let evalEvery, evalEvery > 0, step % evalEvery == 0 || last {
-                let nearest = try model.nearest(validationIDs, k: 8)
-                onEvaluation?(step, zip(validationIDs, nearest).map { (corpus.vocabulary.words[$0], $1) })
-            }
-            if saving, let url = checkpointURL {
-                try saveCheckpoint(to: url, step: step, position: position)
-                onCheckpoint?(step, url)
+                return sums[1] > 0 ? Double(sums[0]) / Double(sums[1]) : nil
             }
         }
-        try be.synchronize()
-        let seconds = clock.seconds
-        startStep = step
-        startPosition = position
-        return TrainingSummary(steps: step, wordsDone: position.wordsDone, seconds: seconds,
-                               wordsPerSecond: Double(position.wordsDone - wordsAtStart) / max(seconds, 1e-9),
-                               finalLoss: lastLoss)
+        return try summary(step, position, record)
     }
 }

@@ -131,14 +131,12 @@ public final class Word2VecTrainer {
         let producer = PlanProducer(planner: planner, depth: 3)
         defer { producer.stop() }
 
-        let clock = Clock()
         let total = totalWords
         let stepLimit = config.steps
-        let estimatedSteps = stepLimit ?? max(1, Int(Double(total) / Double(max(1, config.batchSize / averageExamplesPerWord))))
+        var record = RunRecord(total: total, stepLimit: stepLimit, wordsAtStart: startPosition.wordsDone,
+                               estimatedSteps: stepLimit ?? max(1, Int(Double(total) / Double(max(1, config.batchSize / averageExamplesPerWord)))))
         var step = startStep
         var position = startPosition
-        var lastLoss: Double?
-        let wordsAtStart = startPosition.wordsDone
 
         func progress(_ p: StreamPosition) -> Double {
             if let stepLimit { return Double(step) / Double(stepLimit) }
@@ -158,39 +156,57 @@ public final class Word2VecTrainer {
             position = plan.positionAfter
             producer.recycle(plan)
 
-            let last = finished()
-            let saving = checkpointURL != nil && saveEvery.map { step % $0 == 0 || last } == true
-            // The loss is read and checked before every checkpoint too: a diverged state is never saved.
-            if step % reportEvery == 0 || last || saving {
-                if let loss = try model.takeLoss() {
-                    try Divergence.check(loss, step: step, advice: Self.divergenceAdvice)
-                    lastLoss = loss
-                }
-                let seconds = clock.seconds
-                let report = TrainingProgress(
-                    step: step, totalSteps: estimatedSteps, wordsDone: position.wordsDone, totalWords: stepLimit == nil ? total : 0,
-                    wordsPerSecond: Double(position.wordsDone - wordsAtStart) / max(seconds, 1e-9), loss: lastLoss,
-                    learningRate: rule.learningRate, elapsedSeconds: seconds)
-                onProgress?(report)
-                try log?.write(["step": step, "loss": lastLoss ?? Double.nan, "words_per_sec": report.wordsPerSecond,
-                                "lr": rule.learningRate, "elapsed": seconds, "words": position.wordsDone])
-            }
-            if let evalEvery, evalEvery > 0, step % evalEvery == 0 || last {
-                let nearest = try model.nearest(validationIDs, k: 8)
-                onEvaluation?(step, zip(validationIDs, nearest).map { (corpus.vocabulary.words[$0], $1) })
-            }
-            if saving, let url = checkpointURL {
-                try saveCheckpoint(to: url, step: step, position: position)
-                onCheckpoint?(step, url)
-            }
+            try endOfStep(step, position, last: finished(), learningRate: rule.learningRate, &record) { try model.takeLoss() }
         }
+        return try summary(step, position, record)
+    }
+
+    /// What a run keeps for its reports.
+    struct RunRecord {
+        let clock = Clock()
+        let total: Int, stepLimit: Int?, wordsAtStart: Int, estimatedSteps: Int
+        var lastLoss: Double?
+    }
+
+    /// The end of every step of either path: the loss read and checked at each report and before
+    /// every checkpoint (a diverged state is never saved), the progress report and log line, the
+    /// neighbours, the checkpoint.
+    func endOfStep(_ step: Int, _ position: StreamPosition, last: Bool, learningRate: Float, _ r: inout RunRecord,
+                   takeLoss: () throws -> Double?) throws {
+        let saving = checkpointURL != nil && saveEvery.map { step % $0 == 0 || last } == true
+        if step % reportEvery == 0 || last || saving {
+            if let loss = try takeLoss() {
+                try Divergence.check(loss, step: step, advice: Self.divergenceAdvice)
+                r.lastLoss = loss
+            }
+            let seconds = r.clock.seconds
+            let report = TrainingProgress(
+                step: step, totalSteps: r.estimatedSteps, wordsDone: position.wordsDone, totalWords: r.stepLimit == nil ? r.total : 0,
+                wordsPerSecond: Double(position.wordsDone - r.wordsAtStart) / max(seconds, 1e-9), loss: r.lastLoss,
+                learningRate: learningRate, elapsedSeconds: seconds)
+            onProgress?(report)
+            try log?.write(["step": step, "loss": r.lastLoss ?? Double.nan, "words_per_sec": report.wordsPerSecond,
+                            "lr": learningRate, "elapsed": seconds, "words": position.wordsDone])
+        }
+        if let evalEvery, evalEvery > 0, step % evalEvery == 0 || last {
+            let nearest = try model.nearest(validationIDs, k: 8)
+            onEvaluation?(step, zip(validationIDs, nearest).map { (corpus.vocabulary.words[$0], $1) })
+        }
+        if saving, let url = checkpointURL {
+            try saveCheckpoint(to: url, step: step, position: position)
+            onCheckpoint?(step, url)
+        }
+    }
+
+    /// Waits for the device, remembers where the run stands (a later `run` continues), and sums it up.
+    func summary(_ step: Int, _ position: StreamPosition, _ r: RunRecord) throws -> TrainingSummary {
         try model.backend.synchronize()
-        let seconds = clock.seconds
+        let seconds = r.clock.seconds
         startStep = step
         startPosition = position
         return TrainingSummary(steps: step, wordsDone: position.wordsDone, seconds: seconds,
-                               wordsPerSecond: Double(position.wordsDone - wordsAtStart) / max(seconds, 1e-9),
-                               finalLoss: lastLoss)
+                               wordsPerSecond: Double(position.wordsDone - r.wordsAtStart) / max(seconds, 1e-9),
+                               finalLoss: r.lastLoss)
     }
 
     /// Examples each corpus word yields, for estimating the number of steps.
