@@ -28,6 +28,12 @@ printf 'a.png\tan image\n' > "$dir/images/captions.tsv"
 printf '\xff\xd8\xff\xe0\x00\x10JFIF' > "$dir/images/cut.jpg"
 printf 'cut.jpg\ta damaged photo\n' > "$dir/bad-jpeg.tsv"
 printf 'a.png an image without a tab\n' > "$dir/no-tab.tsv"
+# A line of 100 MB (no line break): mapped, measured and refused before any string is made.
+head -c 100000000 /dev/zero | tr '\0' x > "$dir/line"
+{ printf '2 3\nthe 1 2 3\n'; cat "$dir/line"; printf ' 1 2 3\n'; } > "$dir/long-line.vec"
+{ printf 'the cat sat '; cat "$dir/line"; printf ' on the mat\n'; } > "$dir/long-word.txt"
+{ printf 'hallo\thello\n'; cat "$dir/line"; printf '\tx\n'; } > "$dir/long-line.tsv"
+rm "$dir/line"
 
 cases=(
     "a missing corpus|word2vec train --corpus $dir/missing.txt --output $dir/o.bin"
@@ -39,6 +45,9 @@ cases=(
     "a truncated checkpoint|lstm generate --checkpoint $dir/cut.ckpt --device cpu"
     "a checkpoint of another kind|caption describe --checkpoint $dir/good.ckpt $dir/images/cut.jpg"
     "a vector file that declares 10¹² words|neighbors --vectors $dir/huge.bin w1"
+    "a vector file with a line of 100 MB|neighbors --vectors $dir/long-line.vec the"
+    "a corpus with a word of 100 MB|word2vec train --corpus $dir/long-word.txt --min-count 1 --output $dir/o.bin"
+    "a pairs file with a line of 100 MB|seq2seq train --pairs $dir/long-line.tsv --steps 1 --device cpu"
     "an unknown word|neighbors --vectors $dir/v.bin nosuchword"
     "a captions file naming a missing image|caption train --images $dir/images --steps 1"
     "a damaged JPEG|caption train --images $dir/images --captions $dir/bad-jpeg.tsv --steps 1"

@@ -111,6 +111,7 @@ public enum CaptionFile {
         guard !data.contains(0), let text = String(data: data, encoding: .utf8) else {
             throw LoomError.invalidData("\(captions.path) is not UTF-8 text")
         }
+        try TextLimits.checkLines(data, source: captions.path, what: "image<TAB>caption lines")
         var order: [String] = [], byName: [String: [String]] = [:]
         for (name, caption, _) in try parse(text, source: captions.path) {
             if byName[name] == nil { order.append(name) }

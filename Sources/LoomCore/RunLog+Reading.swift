@@ -36,6 +36,7 @@ extension RunLog {
             let missing = !FileManager.default.fileExists(atPath: url.path)
             throw LoomError.io("cannot read run log \(url.path): " + (missing ? "no such file" : error.localizedDescription))
         }
+        try TextLimits.checkLines(data, source: url.path, what: "a run log (one JSON object per line)")
         var records: [[String: Double]] = []
         var lineNumber = 0
         for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {

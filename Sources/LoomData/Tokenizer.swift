@@ -47,6 +47,9 @@ public struct Tokenizer {
                                         "nine"].map { Array($0.utf8) }
 
     /// Calls `body` with every word of the file at `url`, in order.
+    ///
+    /// - Throws: `LoomError.invalidData` for a word longer than `TextLimits.maxWordBytes` (no
+    ///   text has one; a file that does is not a corpus), before it reaches `body`.
     public func forEachWord(in url: URL, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let fd = open(url.path, O_RDONLY)
         guard fd >= 0 else { throw TextFile.openError(url) }
@@ -56,14 +59,15 @@ public struct Tokenizer {
         // The buffer holds a partial word carried over from the previous chunk, then new bytes.
         var buffer = [UInt8](repeating: 0, count: capacity * 2)
         var carried = 0
+        var offset = 0         // file offset of buffer[carried]
+        let longest = max(1, min(TextLimits.maxWordBytes, capacity))
+        func tooLong(at position: Int) -> LoomError {
+            .invalidData("\(url.path): the word at byte \(position) is longer than \(longest) bytes, the most a word "
+                             + "may hold: is this a text corpus?")
+        }
         try buffer.withUnsafeMutableBufferPointer { buf in
             let base = buf.baseAddress!
             while true {
-                if carried >= capacity {
-                    // A "word" longer than a chunk: no text has these; cut it here.
-                    try body(UnsafeRawBufferPointer(start: base, count: carried))
-                    carried = 0
-                }
                 let n = read(fd, base + carried, capacity)
                 if n < 0 {
                     if errno == EINTR { continue }
@@ -71,6 +75,8 @@ public struct Tokenizer {
                 }
                 let end = carried + n
                 let atEOF = n == 0
+                let bufferOffset = offset - carried   // file offset of buffer[0]
+                offset += n
                 var start = 0          // first byte of the current word, if inWord
                 var inWord = carried > 0
                 var i = carried
@@ -82,6 +88,7 @@ public struct Tokenizer {
                         if !inWord { start = i; inWord = true }
                     } else {
                         if inWord {
+                            if i - start > longest { throw tooLong(at: bufferOffset + start) }
                             try body(UnsafeRawBufferPointer(start: base + start, count: i - start))
                             inWord = false
                         }
@@ -93,6 +100,7 @@ public struct Tokenizer {
                 }
                 if inWord {
                     let length = end - start
+                    if length > longest { throw tooLong(at: bufferOffset + start) }
                     if atEOF {
                         try body(UnsafeRawBufferPointer(start: base + start, count: length))
                         carried = 0
@@ -118,6 +126,22 @@ public enum TextFile {
         }
         if isDir.boolValue { return .io("\(url.path) is a folder, not a text file") }
         return .io("cannot open \(url.path): \(String(cString: strerror(errno)))")
+    }
+
+    /// The text of a line-oriented file, after the checks of `checkReadableText` and
+    /// `TextLimits.checkLines` (no line over 1 MiB), as strict UTF-8.
+    /// - Parameter what: what the file should hold, for messages ("pronunciations").
+    public static func readLines(_ url: URL, what: String) throws -> String {
+        try checkReadableText(url)
+        let data: Data
+        do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
+            throw LoomError.io("cannot read \(url.path): \(error.localizedDescription)")
+        }
+        try TextLimits.checkLines(data, source: url.path, what: what)
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw LoomError.invalidData("\(url.path) is not UTF-8 text: expected \(what)")
+        }
+        return text
     }
 
     /// Throws when `url` is missing, a folder, empty, or looks binary (a NUL byte, or more than 1%

@@ -73,10 +73,7 @@ public struct Vocabulary: Equatable, Sendable {
 
     /// Reads a `word count` file; a line `UNK n` becomes the unknown id.
     public static func read(from url: URL) throws -> Vocabulary {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw LoomError.io("cannot read vocabulary \(url.path): \(error.localizedDescription)")
-        }
+        let text = try TextFile.readLines(url, what: "a vocabulary ('word count' lines)")
         var words: [String] = [], counts: [Int] = []
         for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
             let parts = line.split(separator: " ")

@@ -24,6 +24,7 @@ struct EvaluationFile {
             if memchr(base, 0, size) != nil {
                 throw LoomError.invalidData("\(url.path) is not a text file (it contains NUL bytes): expected \(what)")
             }
+            try TextLimits.checkLines(raw, source: url.path, what: what)
             var out: [Line] = []
             var pos = 0
             var number = 0

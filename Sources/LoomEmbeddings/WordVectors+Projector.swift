@@ -13,6 +13,8 @@ extension WordVectors {
         let vectorsFile = try FileBytes(folder.appendingPathComponent("vectors.tsv"), what: "projector vectors")
         let metadataFile = try FileBytes(folder.appendingPathComponent("metadata.tsv"), what: "projector metadata")
 
+        try TextLimits.checkLines(vectorsFile.data, source: vectorsFile.path, what: "projector vectors")
+        try TextLimits.checkLines(metadataFile.data, source: metadataFile.path, what: "projector metadata")
         // Metadata: words, and counts when there is a header with a second column.
         let metadata = String(decoding: metadataFile.data, as: UTF8.self)
         var lines = metadata.split(separator: "\n", omittingEmptySubsequences: false).map {

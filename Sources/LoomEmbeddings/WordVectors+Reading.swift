@@ -150,9 +150,15 @@ struct Word2VecReader {
         var lines: [Range<Int>] = []
         lines.reserveCapacity(min(header.count, (size - header.end) / (2 * d + 1) + 1))
         var pos = header.end
+        // A word and D numbers, each at most 64 bytes: a longer line is refused before it is parsed.
+        let longestLine = TextLimits.maxWordBytes + 64 * d
         while pos < size {
             let newline = Bytes.lineEnd(base, from: pos, end: size)
             let end = Bytes.trimmedEnd(base, pos, newline)
+            guard end - pos <= longestLine else {
+                throw failure("line \(lineNumber(at: pos)) is \(end - pos) bytes long, more than a word and \(d) numbers "
+                                  + "can take (\(longestLine) bytes)")
+            }
             if end > pos {
                 guard lines.count < header.count else {
                     throw failure("line \(lineNumber(at: pos)): more lines than the \(header.count) vectors "

@@ -149,6 +149,9 @@ enum WordCheck {
     /// The same check on the UTF-8 bytes of a word.
     static func problem(_ bytes: UnsafeRawBufferPointer) -> String? {
         if bytes.isEmpty { return "is empty" }
+        if bytes.count > TextLimits.maxWordBytes {
+            return "is \(bytes.count) bytes long (a word may hold at most \(TextLimits.maxWordBytes))"
+        }
         for b in bytes {
             if b == 0x20 || (b >= 0x09 && b <= 0x0D) { return "contains whitespace" }
             if b < 0x20 || b == 0x7F { return "contains a control character" }

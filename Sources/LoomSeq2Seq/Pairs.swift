@@ -23,15 +23,7 @@ public enum PairFile {
     /// Reads a tab-separated pairs file. Every problem is a clear error naming the line:
     /// a missing file, binary data, a line without a tab, an empty side.
     public static func read(_ url: URL) throws -> [SequencePair] {
-        try TextFile.checkReadableText(url)
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw LoomError.io("cannot read \(url.path): \(error.localizedDescription)")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw LoomError.invalidData("\(url.path) is not UTF-8 text")
-        }
-        return try parse(text, source: url.path)
+        try parse(TextFile.readLines(url, what: "source<TAB>target pairs"), source: url.path)
     }
 
     /// Pairs from the text of a pairs file (`source` names it in messages).
@@ -99,10 +91,7 @@ public enum PairFile {
     /// letters → phonemes without stress digits, words matching `[a-z']+`, every pronunciation
     /// of a word as a reference (in the dictionary's order).
     public static func pronunciations(_ url: URL) throws -> [String: [String]] {
-        try TextFile.checkReadableText(url)
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-            throw LoomError.invalidData("\(url.path) is not UTF-8 text")
-        }
+        let text = try TextFile.readLines(url, what: "pronunciations (word PH1 PH2 …)")
         var out: [String: [String]] = [:]
         let allowed = Set("abcdefghijklmnopqrstuvwxyz'")
         for (n, raw) in text.split(separator: "\n").enumerated() {
@@ -165,8 +154,7 @@ public struct PairSplit: Sendable {
         let dict = try PairFile.pronunciations(folder.appendingPathComponent("cmudict.dict"))
         func list(_ name: String) throws -> [String] {
             let url = folder.appendingPathComponent(name)
-            try TextFile.checkReadableText(url)
-            return try String(contentsOf: url, encoding: .utf8).split(whereSeparator: \.isNewline).map {
+            return try TextFile.readLines(url, what: "one word per line").split(whereSeparator: \.isNewline).map {
                 $0.trimmingCharacters(in: .whitespaces)
             }.filter { !$0.isEmpty }
         }
