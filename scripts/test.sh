@@ -4,8 +4,11 @@
 #     platform into a failure, and the log is checked: no OpenCL test may be skipped.
 #  2. With no OpenCL platform at all (OCL_ICD_VENDORS pointing at an empty folder): `auto` must
 #     pick the CPU backend and the OpenCL tests must be reported as skipped.
-#  3. scripts/crash-test.sh with a few SIGKILLs per model (the benchmark runs 50).
-#  4. Every fuzz target for a few seconds on its seed corpus (scripts/fuzz.sh; LOOM_FUZZ_SECONDS).
+#  3. The C kernels' baseline build (LOOM_CPU_KERNELS=baseline; an AVX2 machine otherwise never
+#     runs it) through the tests that compare kernels with references: parity, gradients, LSTM,
+#     convolution and the fused word2vec pass.
+#  4. scripts/crash-test.sh with a few SIGKILLs per model (the benchmark runs 50).
+#  5. Every fuzz target for a few seconds on its seed corpus (scripts/fuzz.sh; LOOM_FUZZ_SECONDS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,6 +41,15 @@ fi
 echo "no-platform run: $skipped OpenCL tests reported as skipped"
 OCL_ICD_VENDORS="$logs/no-vendors" .build/release/loom devices --device auto | tee "$logs/devices.log"
 grep -q "auto: no OpenCL platform found" "$logs/devices.log" || { echo "FAIL: auto did not fall back to the CPU" >&2; exit 1; }
+
+echo "== the baseline C kernels (LOOM_CPU_KERNELS=baseline) =="
+LOOM_CPU_KERNELS=baseline .build/release/loom devices | tee "$logs/baseline-devices.log" | head -1
+grep -q "C kernels (baseline)" "$logs/baseline-devices.log" || { echo "FAIL: LOOM_CPU_KERNELS=baseline was not honoured" >&2; exit 1; }
+LOOM_CPU_KERNELS=baseline swift test "${flags[@]}" --skip-build \
+    --filter "ParityTests|GradientTests|LSTMTests|ConvolutionTests|Word2VecTests.testFused|CPUKernelTests" 2>&1 \
+    | tee "$logs/baseline.log" | grep -E "Executed|error|failed" | tail -3
+grep -q "with 0 failures" "$logs/baseline.log" && ! grep -q "error:" "$logs/baseline.log" \
+    || { echo "FAIL: the baseline kernels failed a test (log above)" >&2; exit 1; }
 
 echo "== crash test: training runs killed with SIGKILL and resumed =="
 scripts/crash-test.sh "${LOOM_CRASH_KILLS:-3}" "$logs/crash"

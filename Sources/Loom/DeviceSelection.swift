@@ -59,6 +59,7 @@ public enum DeviceSelection {
     /// device is an error. Only `auto` moves to the CPU, and says so.
     public static func open(_ request: DeviceRequest, threads: Int? = nil, profiling: Bool = false)
         throws -> SelectedDevice {
+        try CPUBackend.checkKernelOverride()
         switch request {
         case .cpu:
             let cpu = CPUBackend(threads: threads)

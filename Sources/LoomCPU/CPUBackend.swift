@@ -2,6 +2,7 @@ import COpenBLAS
 import Dispatch
 import Foundation
 import LoomCore
+import _LoomCPUKernels
 
 /// Host memory owned by the CPU backend, 64-byte aligned.
 public final class CPUStorage: DeviceStorage, @unchecked Sendable {
@@ -56,7 +57,19 @@ public final class CPUBackend: Backend {
     public var name: String { "cpu" }
 
     public var deviceDescription: String {
-        "CPU backend: OpenBLAS (\(OpenBLASKernels.coreName) kernels) + vectorised Swift, \(threads) thread\(threads == 1 ? "" : "s")"
+        "CPU backend: OpenBLAS (\(OpenBLASKernels.coreName) kernels) + C kernels (\(Self.kernelInstructionSet)), "
+            + "\(threads) thread\(threads == 1 ? "" : "s")"
+    }
+
+    /// The instruction set the C kernels run with: "avx2+fma" where the CPU has it, else
+    /// "baseline"; `LOOM_CPU_KERNELS=baseline` forces the baseline build (to test it on an AVX2
+    /// machine).
+    public static var kernelInstructionSet: String { String(cString: loom_cpu_kernel_isa()) }
+
+    /// The values `LOOM_CPU_KERNELS` may take: unset, `auto` (the best the CPU has) or `baseline`.
+    public static func checkKernelOverride(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        guard let value = environment["LOOM_CPU_KERNELS"], !["", "auto", "baseline"].contains(value) else { return }
+        throw LoomError.invalidArgument("LOOM_CPU_KERNELS=\(value) is not a kernel set: use 'baseline' or 'auto'")
     }
 
     // MARK: Memory

@@ -7,6 +7,7 @@
  */
 #include "loom_cpu_kernels.h"
 #pragma clang diagnostic ignored "-Wpsabi"
+#include <stdlib.h>
 #include <string.h>
 
 #define INLINE static inline __attribute__((always_inline))
@@ -339,7 +340,7 @@ static const kernel_set *chosen(void) {
     if (!set) {
         const kernel_set *pick = &base_set;
 #ifdef HAVE_AVX2_SET
-        if (loom_cpu_vector_level() >= 1) pick = &avx2_set;
+        if (loom_cpu_kernel_level() >= 1) pick = &avx2_set;
 #endif
         set = pick; /* idempotent: a race writes the same pointer */
     }
@@ -347,6 +348,12 @@ static const kernel_set *chosen(void) {
 }
 
 const char *loom_cpu_kernel_isa(void) { return chosen()->name; }
+
+int loom_cpu_kernel_level(void) {
+    const char *force = getenv("LOOM_CPU_KERNELS");
+    if (force && strcmp(force, "baseline") == 0) return 0;
+    return loom_cpu_vector_level();
+}
 
 int loom_cpu_vector_level(void) {
 #if defined(__x86_64__) || defined(__i386__)

@@ -205,7 +205,7 @@ static void w2v_sentences_base(const loom_w2v_pass *p, long first, long count, d
 
 void loom_w2v_sentences(const loom_w2v_pass *p, long first, long count, double *stats) {
 #ifdef HAVE_W2V_AVX2
-    if (loom_cpu_vector_level() >= 1) { w2v_sentences_avx2(p, first, count, stats); return; }
+    if (loom_cpu_kernel_level() >= 1) { w2v_sentences_avx2(p, first, count, stats); return; }
 #endif
     w2v_sentences_base(p, first, count, stats);
 }

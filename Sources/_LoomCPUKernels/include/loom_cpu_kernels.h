@@ -15,6 +15,9 @@ const char *loom_cpu_kernel_isa(void);
 /* What the CPU supports, for choosing other libraries' kernels: 2 = AVX-512 (F, CD, BW, DQ, VL),
  * 1 = AVX2 and FMA, 0 = neither. */
 int loom_cpu_vector_level(void);
+/* The level the kernels use: loom_cpu_vector_level(), or 0 when the environment variable
+ * LOOM_CPU_KERNELS is "baseline" (to run the baseline build on an AVX2 machine). */
+int loom_cpu_kernel_level(void);
 
 /* Fused LSTM pointwise step over `rows` rows of `hidden` units.
  * gates: (rows, 4·hidden) [i | f | o | g] preactivations in, activations out;
