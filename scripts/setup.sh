@@ -25,16 +25,17 @@ else
     echo "setup: Debian packages present"
 fi
 
-# Test-side check from PyPI: the suite scores Loom's chrF and BLEU against the sacrebleu package.
-# Installed for python3 when it lacks it, else into a venv under .build/ (found by scripts/test.sh).
-if python3 -c "import sacrebleu" 2>/dev/null || { [ -x .build/check-venv/bin/python ] && .build/check-venv/bin/python -c "import sacrebleu" 2>/dev/null; }; then
-    echo "setup: sacrebleu present"
+# Test-side checks against the real tools, from PyPI, in a venv under .build/ (scripts/test.sh
+# points LOOM_PYTHON at it): sacrebleu (chrF, BLEU), safetensors and numpy (checkpoints), gensim
+# (word vectors), tensorboard (event files). The suite fails in CI when one is missing.
+python_packages=("sacrebleu==2.6.0" "numpy==2.4.6" "safetensors==0.8.0" "gensim==4.4.0" "tensorboard==2.21.0")
+venv=.build/check-venv
+if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import sacrebleu, numpy, safetensors, gensim, tensorboard" 2>/dev/null; then
+    echo "setup: test-side Python packages present ($venv)"
 else
-    echo "setup: installing sacrebleu 2.6.0 from PyPI (the test that checks Loom's chrF and BLEU)"
-    if ! python3 -m pip install --quiet --disable-pip-version-check "sacrebleu==2.6.0" 2>/dev/null; then
-        python3 -m venv .build/check-venv
-        .build/check-venv/bin/pip install --quiet --disable-pip-version-check "sacrebleu==2.6.0"
-    fi
+    echo "setup: installing ${python_packages[*]} from PyPI into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "${python_packages[@]}"
 fi
 
 if [ "${LOOM_SETUP_SKIP_BUILD:-0}" != "1" ]; then

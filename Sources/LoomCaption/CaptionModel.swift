@@ -128,10 +128,10 @@ public final class CaptionModel {
         }
         let f = config.featureWidth, h = config.hidden
         initial = (0..<config.layers).map { l in
-            (hw: store.register("encoder.init\(l).hidden.w", shape: [f, h], initializer: .glorot(fanIn: f, fanOut: h), decays: true),
-             hb: store.register("encoder.init\(l).hidden.b", shape: [h], initializer: .zeros, decays: false),
-             cw: store.register("encoder.init\(l).cell.w", shape: [f, h], initializer: .glorot(fanIn: f, fanOut: h), decays: true),
-             cb: store.register("encoder.init\(l).cell.b", shape: [h], initializer: .zeros, decays: false))
+            (hw: store.register("encoder.init\(l).hidden.weight", shape: [f, h], initializer: .glorot(fanIn: f, fanOut: h), decays: true),
+             hb: store.register("encoder.init\(l).hidden.bias", shape: [h], initializer: .zeros, decays: false),
+             cw: store.register("encoder.init\(l).cell.weight", shape: [f, h], initializer: .glorot(fanIn: f, fanOut: h), decays: true),
+             cb: store.register("encoder.init\(l).cell.bias", shape: [h], initializer: .zeros, decays: false))
         }
         embedding = Embedding(store: store, name: "decoder.embedding", vocabulary: vocabulary.count, width: config.embedding,
                               dropout: config.dropout, initializer: .truncatedNormal(mean: 0, standardDeviation: 0.1))

@@ -1,13 +1,16 @@
 import Foundation
 
-/// A file of named arrays plus JSON metadata: Loom's checkpoint format.
+/// Named arrays plus JSON metadata, stored as a safetensors file: Loom's checkpoint format.
 ///
-/// Layout (little-endian): `LOOMARCH`, version (u32), metadata length (u64) and JSON bytes, entry
-/// count (u32), then per entry: name length (u32), name, dtype (u8: 0 float32, 1 int32), rank
-/// (u32), dims (u64 each), element bytes; last, an FNV-1a 64 checksum of everything before it.
-/// Any mismatch on reading — magic, version, sizes, checksum — is a `LoomError.invalidData` naming
-/// the file; writes are atomic (`AtomicFileWriter`). Values are plain host arrays, so an archive
-/// written by one backend loads on any other.
+/// Layout ([safetensors](https://huggingface.co/docs/safetensors)): an 8-byte little-endian
+/// header length N, N bytes of JSON (padded with spaces to a multiple of 8), then the raw
+/// little-endian values. The header maps each name to `{"dtype": "F32"|"I32", "shape": [...],
+/// "data_offsets": [begin, end]}` (offsets into the values, in file order, with no gaps), and
+/// `__metadata__` to strings: `loom` holds the model's JSON metadata, `format` its kind, and
+/// `loom.checksum` the FNV-1a 64 of the values (hex) so that a damaged file is caught — the
+/// header is checked by parsing. Any mismatch on reading is a `LoomError.invalidData` naming the
+/// file; writes are atomic (`AtomicFileWriter`). Values are plain host arrays, so an archive
+/// written by one backend loads on any other, and `safetensors.numpy.load_file` reads it.
 public struct TensorArchive {
     public enum Payload: Equatable {
         case float32([Float])
@@ -18,9 +21,6 @@ public struct TensorArchive {
         public var shape: Shape
         public var payload: Payload
     }
-
-    public static let magic = Array("LOOMARCH".utf8)
-    public static let version: UInt32 = 1
 
     /// Free-form JSON (a model's configuration, counters, …).
     public var metadata: Data
@@ -101,36 +101,50 @@ public struct TensorArchive {
 
     // MARK: Files
 
+    /// The most header JSON a reader accepts (safetensors' own limit).
+    public static let maxHeaderBytes = 100 << 20
+
+    /// The safetensors dtype of a payload.
+    private static func dtype(_ payload: Payload) -> String {
+        switch payload { case .float32: return "F32"; case .int32: return "I32" }
+    }
+
+    /// The metadata's `format` field, if it is a JSON object with one.
+    private var format: String? {
+        (try? JSONSerialization.jsonObject(with: metadata)) .flatMap { ($0 as? [String: Any])?["format"] as? String }
+    }
+
     public func write(to url: URL) throws {
+        // Offsets and the checksum of the values first: the header names both.
         var hasher = FNV1a()
-        let out = try AtomicFileWriter(url)
-        func emit(_ bytes: UnsafeRawBufferPointer) throws {
-            hasher.combine(bytes)
-            try out.write(bytes)
-        }
-        func emit<T: FixedWidthInteger>(_ v: T) throws { try withUnsafeBytes(of: v.littleEndian) { try emit($0) } }
-        try Self.magic.withUnsafeBytes { try emit($0) }
-        try emit(Self.version)
-        try emit(UInt64(metadata.count))
-        try metadata.withUnsafeBytes { try emit($0) }
-        try emit(UInt32(names.count))
+        var offset = 0
+        var header: [String: Any] = [:]
         for name in names {
             let e = entries[name]!
-            let n = Array(name.utf8)
-            try emit(UInt32(n.count))
-            try n.withUnsafeBytes { try emit($0) }
+            let bytes = e.shape.count * 4
             switch e.payload {
-            case .float32: try emit(UInt8(0))
-            case .int32: try emit(UInt8(1))
+            case let .float32(v): v.withUnsafeBytes { hasher.combine($0) }
+            case let .int32(v): v.withUnsafeBytes { hasher.combine($0) }
             }
-            try emit(UInt32(e.shape.rank))
-            for d in e.shape.dims { try emit(UInt64(d)) }
-            switch e.payload {
-            case let .float32(v): try v.withUnsafeBytes { try emit($0) }
-            case let .int32(v): try v.withUnsafeBytes { try emit($0) }
+            header[name] = ["dtype": Self.dtype(e.payload), "shape": e.shape.dims, "data_offsets": [offset, offset + bytes]]
+            offset += bytes
+        }
+        var info = ["loom": String(decoding: metadata, as: UTF8.self),
+                    "loom.checksum": String(hasher.value, radix: 16)]
+        if let format { info["format"] = format }
+        header["__metadata__"] = info
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys, .withoutEscapingSlashes])
+        json.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - json.count % 8) % 8))
+
+        let out = try AtomicFileWriter(url)
+        try withUnsafeBytes(of: UInt64(json.count).littleEndian) { try out.write($0) }
+        try json.withUnsafeBytes { try out.write($0) }
+        for name in names {
+            switch entries[name]!.payload {
+            case let .float32(v): try v.withUnsafeBytes { try out.write($0) }
+            case let .int32(v): try v.withUnsafeBytes { try out.write($0) }
             }
         }
-        try withUnsafeBytes(of: hasher.value.littleEndian) { try out.write($0) }
         try out.commit()
     }
 
@@ -144,57 +158,81 @@ public struct TensorArchive {
         let file = url.path
         func corrupt(_ why: String) -> LoomError { .invalidData("\(file) is not a valid Loom checkpoint: \(why)") }
         return try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> TensorArchive in
-            guard raw.count >= magic.count + 8, Array(raw.prefix(magic.count)) == magic else {
-                throw corrupt("wrong magic (not a checkpoint, or written by something else)")
+            if raw.count >= 8, Array(raw.prefix(8)) == Array("LOOMARCH".utf8) {
+                throw LoomError.invalidData("\(file) is a checkpoint of an earlier Loom (format LOOMARCH 1, before "
+                                                + "checkpoints became safetensors files); this Loom cannot read it: train again")
             }
-            var hasher = FNV1a()
-            hasher.combine(UnsafeRawBufferPointer(rebasing: raw[0..<(raw.count - 8)]))
-            let stored = raw.loadUnaligned(fromByteOffset: raw.count - 8, as: UInt64.self).littleEndian
-            guard stored == hasher.value else { throw corrupt("checksum mismatch (truncated or damaged)") }
-            var r = Reader(raw: UnsafeRawBufferPointer(rebasing: raw[0..<(raw.count - 8)]), position: magic.count)
-            guard let version: UInt32 = r.integer(), version == Self.version else {
-                throw corrupt("unsupported version")
+            guard raw.count >= 8 else { throw corrupt(raw.isEmpty ? "the file is empty" : "only \(raw.count) bytes") }
+            let headerLength = raw.loadUnaligned(as: UInt64.self).littleEndian
+            guard headerLength <= UInt64(min(maxHeaderBytes, raw.count - 8)) else {
+                throw corrupt("its header claims \(headerLength) bytes, the file has \(raw.count - 8) after the length "
+                                  + "(truncated, or not a safetensors file)")
             }
-            guard let metaLength: UInt64 = r.integer(), let meta = r.bytes(Int(metaLength)),
-                  let count: UInt32 = r.integer() else { throw corrupt("truncated header") }
-            var archive = TensorArchive(metadata: Data(meta))
-            for _ in 0..<count {
-                guard let nameLength: UInt32 = r.integer(), let nameBytes = r.bytes(Int(nameLength)),
-                      let dtype: UInt8 = r.integer(), dtype <= 1, let rank: UInt32 = r.integer(), rank <= 16
-                else { throw corrupt("truncated entry") }
-                var dims: [Int] = []
-                for _ in 0..<rank {
-                    guard let d: UInt64 = r.integer(), d < 1 << 40 else { throw corrupt("bad dimensions") }
-                    dims.append(Int(d))
+            let values = UnsafeRawBufferPointer(rebasing: raw[(8 + Int(headerLength))...])
+            let headerBytes = Data(raw[8..<(8 + Int(headerLength))])
+            guard let header = (try? JSONSerialization.jsonObject(with: headerBytes)) as? [String: Any] else {
+                throw corrupt("its header is not a JSON object (damaged, or not a safetensors file)")
+            }
+            let info = header["__metadata__"] as? [String: Any] ?? [:]
+            guard info.values.allSatisfy({ $0 is String }) else { throw corrupt("__metadata__ values must be strings") }
+            var archive = TensorArchive(metadata: Data(((info["loom"] as? String) ?? "{}").utf8))
+
+            // Entries in data order; together they must cover the values exactly.
+            var spans: [(name: String, dtype: String, shape: Shape, begin: Int, end: Int)] = []
+            for (name, value) in header where name != "__metadata__" {
+                guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
+                      let dims = entry["shape"] as? [Any], let offsets = entry["data_offsets"] as? [Any], offsets.count == 2
+                else { throw corrupt("entry '\(name)' lacks dtype, shape or data_offsets") }
+                guard dtype == "F32" || dtype == "I32" else {
+                    throw LoomError.unsupported("\(file): entry '\(name)' is \(dtype); Loom reads F32 and I32")
                 }
-                let shape = Shape(dims)
-                guard let bytes = r.bytes(shape.count * 4) else { throw corrupt("truncated values") }
-                let name = String(decoding: nameBytes, as: UTF8.self)
-                if dtype == 0 {
-                    archive.set(name, floats: bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }, shape: shape)
+                var shape: [Int] = []
+                for d in dims {
+                    guard let n = (d as? NSNumber)?.intValue, n >= 0, n < 1 << 40, dims.count <= 16 else {
+                        throw corrupt("entry '\(name)' has a bad shape")
+                    }
+                    shape.append(n)
+                }
+                guard let begin = (offsets[0] as? NSNumber)?.intValue, let end = (offsets[1] as? NSNumber)?.intValue,
+                      begin >= 0, end >= begin, end <= values.count else {
+                    throw corrupt("entry '\(name)' has data offsets outside the file (truncated?)")
+                }
+                let count = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
+                guard count < Int.max / 4, end - begin == count * 4 else {
+                    throw corrupt("entry '\(name)': shape \(shape) needs \(count) values, its offsets hold \((end - begin) / 4)")
+                }
+                spans.append((name, dtype, Shape(shape), begin, end))
+            }
+            spans.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
+            var covered = 0
+            for s in spans {
+                guard s.begin == covered else { throw corrupt("entries overlap or leave gaps in the values") }
+                covered = s.end
+            }
+            guard covered == values.count else {
+                throw corrupt("\(values.count - covered) bytes after the last entry's values")
+            }
+            if let stored = info["loom.checksum"] as? String {
+                var hasher = FNV1a()
+                hasher.combine(values)
+                guard UInt64(stored, radix: 16) == hasher.value else {
+                    throw corrupt("checksum mismatch (truncated or damaged)")
+                }
+            }
+            for s in spans {
+                let bytes = UnsafeRawBufferPointer(rebasing: values[s.begin..<s.end])
+                // Little-endian on disk, as on every machine Loom runs on.
+                if s.dtype == "F32" {
+                    var v = [Float](repeating: 0, count: s.shape.count)
+                    v.withUnsafeMutableBytes { $0.copyMemory(from: bytes) }
+                    archive.set(s.name, floats: v, shape: s.shape)
                 } else {
-                    archive.set(name, ints: bytes.withUnsafeBytes { Array($0.bindMemory(to: Int32.self)) }, shape: shape)
+                    var v = [Int32](repeating: 0, count: s.shape.count)
+                    v.withUnsafeMutableBytes { $0.copyMemory(from: bytes) }
+                    archive.set(s.name, ints: v, shape: s.shape)
                 }
             }
-            guard r.position == r.raw.count else { throw corrupt("trailing bytes") }
             return archive
-        }
-    }
-
-    private struct Reader {
-        let raw: UnsafeRawBufferPointer
-        var position: Int
-
-        mutating func integer<T: FixedWidthInteger>() -> T? {
-            guard position + MemoryLayout<T>.size <= raw.count else { return nil }
-            defer { position += MemoryLayout<T>.size }
-            return T(littleEndian: raw.loadUnaligned(fromByteOffset: position, as: T.self))
-        }
-
-        mutating func bytes(_ n: Int) -> [UInt8]? {
-            guard n >= 0, position + n <= raw.count else { return nil }
-            defer { position += n }
-            return Array(raw[position..<(position + n)])
         }
     }
 }

@@ -44,7 +44,7 @@ public final class CharLSTM {
             ? Embedding(store: store, name: "embedding", vocabulary: vin, width: config.embedding, dropout: config.dropout,
                         initializer: initializer(vin, config.embedding))
             : nil
-        stack = LSTMStack(store: store, layers: config.layers, inputWidth: config.embedding > 0 ? config.embedding : vin,
+        stack = LSTMStack(store: store, prefix: "lstm.", layers: config.layers, inputWidth: config.embedding > 0 ? config.embedding : vin,
                           hidden: config.hidden, oneHotInput: config.embedding == 0, dropout: config.dropout,
                           initializer: initializer)
         // The output layer is (H, V) for the full softmax, (V, H) — rows by class — for sampled softmax.

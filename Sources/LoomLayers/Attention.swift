@@ -24,15 +24,15 @@ public final class Attention {
     let contextWeight: ParameterStore.ID
     let hiddenWeight: ParameterStore.ID
 
-    /// Registers `prefix + "wa"` (general), `"wc"` and `"wh"`, all `(H, H)`.
+    /// Registers `prefix + "score.weight"` (general), `"context.weight"` and `"hidden.weight"`, all `(H, H)`.
     public init(store: ParameterStore, prefix: String, score: Score, width: Int, initializer: Initializer) {
         self.score = score
         self.width = width
         self.store = store
         keyWeight = score == .general
-            ? store.register(prefix + "wa", shape: [width, width], initializer: initializer, decays: true) : nil
-        contextWeight = store.register(prefix + "wc", shape: [width, width], initializer: initializer, decays: true)
-        hiddenWeight = store.register(prefix + "wh", shape: [width, width], initializer: initializer, decays: true)
+            ? store.register(prefix + "score.weight", shape: [width, width], initializer: initializer, decays: true) : nil
+        contextWeight = store.register(prefix + "context.weight", shape: [width, width], initializer: initializer, decays: true)
+        hiddenWeight = store.register(prefix + "hidden.weight", shape: [width, width], initializer: initializer, decays: true)
     }
 
     var backend: any Backend { store.backend! }

@@ -11,7 +11,7 @@ public final class Conv2D {
     public let bias: ParameterStore.ID
     let store: ParameterStore
 
-    /// Registers `prefix + "w"` (Glorot-uniform, fan-in `KH·KW·C`, fan-out `KH·KW·F`) and `prefix + "b"`.
+    /// Registers `prefix + "weight"` `(KH·KW·C, F)` (Glorot-uniform, fan-in `KH·KW·C`, fan-out `KH·KW·F`) and `prefix + "bias"`.
     public init(store: ParameterStore, prefix: String, inputChannels: Int, filters: Int, kernel: Int = 3,
                 stride: Int = 1, padding: Int? = nil) {
         self.inputChannels = inputChannels
@@ -21,9 +21,9 @@ public final class Conv2D {
         self.padding = padding ?? kernel / 2
         self.store = store
         let patch = kernel * kernel * inputChannels
-        weight = store.register(prefix + "w", shape: [patch, filters],
+        weight = store.register(prefix + "weight", shape: [patch, filters],
                                 initializer: .glorot(fanIn: patch, fanOut: kernel * kernel * filters), decays: true)
-        bias = store.register(prefix + "b", shape: [filters], initializer: .zeros, decays: false)
+        bias = store.register(prefix + "bias", shape: [filters], initializer: .zeros, decays: false)
     }
 
     /// The geometry over `batch` images of `height × width`.

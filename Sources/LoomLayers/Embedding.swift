@@ -9,14 +9,14 @@ public final class Embedding {
     public let table: ParameterStore.ID
     let store: ParameterStore
 
-    /// Registers `name` `(vocabulary, width)`.
+    /// Registers `name + ".weight"` `(vocabulary, width)` (PyTorch's `nn.Embedding` layout).
     public init(store: ParameterStore, name: String, vocabulary: Int, width: Int, dropout: Float = 0,
                 initializer: Initializer) {
         self.vocabulary = vocabulary
         self.width = width
         self.dropout = dropout
         self.store = store
-        table = store.register(name, shape: [vocabulary, width], initializer: initializer, decays: true)
+        table = store.register(name + ".weight", shape: [vocabulary, width], initializer: initializer, decays: true)
     }
 
     /// Buffers for `rows` lookups: the embedded rows, and after dropout.

@@ -28,7 +28,10 @@ public final class LSTMStack {
     /// Per layer: `W_x` (in, 4H), `W_h` (H, 4H), `b` (4H); gates laid out `[i | f | o | g]`.
     public let weights: [(wx: ParameterStore.ID, wh: ParameterStore.ID, b: ParameterStore.ID)]
 
-    /// Registers `prefix + "layer\(l).wx"`, `.wh`, `.b` for each layer.
+    /// Registers `prefix + "weight_ih_l\(l)"` (`W_x`), `"weight_hh_l\(l)"` (`W_h`) and
+    /// `"bias_ih_l\(l)"` (`b`) for each layer: PyTorch's names for the same parameters of an
+    /// `nn.LSTM`, whose matrices are these transposed with the gates in the order `[i | f | g | o]`
+    /// (and whose `bias_hh` is Loom's zero).
     /// - Parameter initializer: the initialiser of a weight matrix of `(fanIn, fanOut)`.
     public init(store: ParameterStore, prefix: String = "", layers: Int, inputWidth: Int, hidden: Int,
                 oneHotInput: Bool = false, dropout: Float = 0,
@@ -42,11 +45,11 @@ public final class LSTMStack {
         self.store = store
         weights = (0..<layers).map { l in
             let input = l == 0 ? inputWidth : hidden
-            return (wx: store.register("\(prefix)layer\(l).wx", shape: [input, 4 * hidden],
+            return (wx: store.register("\(prefix)weight_ih_l\(l)", shape: [input, 4 * hidden],
                                        initializer: initializer(input, 4 * hidden), decays: true),
-                    wh: store.register("\(prefix)layer\(l).wh", shape: [hidden, 4 * hidden],
+                    wh: store.register("\(prefix)weight_hh_l\(l)", shape: [hidden, 4 * hidden],
                                        initializer: initializer(hidden, 4 * hidden), decays: true),
-                    b: store.register("\(prefix)layer\(l).b", shape: [4 * hidden], initializer: .zeros, decays: false))
+                    b: store.register("\(prefix)bias_ih_l\(l)", shape: [4 * hidden], initializer: .zeros, decays: false))
         }
     }
 

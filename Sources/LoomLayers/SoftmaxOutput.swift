@@ -15,16 +15,16 @@ public final class SoftmaxOutput {
     public let bias: ParameterStore.ID
     let store: ParameterStore
 
-    /// Registers `prefix + "w"` and `prefix + "b"`.
+    /// Registers `prefix + "weight"` and `prefix + "bias"`.
     public init(store: ParameterStore, prefix: String, inputWidth: Int, classes: Int, sampled: Int = 0,
                 initializer: Initializer) {
         self.inputWidth = inputWidth
         self.classes = classes
         self.sampled = sampled
         self.store = store
-        weight = store.register(prefix + "w", shape: sampled > 0 ? [classes, inputWidth] : [inputWidth, classes],
+        weight = store.register(prefix + "weight", shape: sampled > 0 ? [classes, inputWidth] : [inputWidth, classes],
                                 initializer: initializer, decays: true)
-        bias = store.register(prefix + "b", shape: [classes], initializer: .zeros, decays: false)
+        bias = store.register(prefix + "bias", shape: [classes], initializer: .zeros, decays: false)
     }
 
     var backend: any Backend { store.backend! }

@@ -274,21 +274,27 @@ public final class Word2VecModel {
     // MARK: Checkpoints
 
     /// Parameters and optimiser state into `archive`.
+    /// The checkpoint names of the input vectors (V, D), the output vectors (V, D) and the output
+    /// biases (V), as a PyTorch module with an `embedding` and an `output` layer would call them.
+    static let names = (embeddings: "embedding.weight", weights: "output.weight", biases: "output.bias")
+
     func save(into archive: inout TensorArchive) throws {
-        try archive.set("embeddings", tensor: embeddings, from: backend)
-        try archive.set("weights", tensor: weights, from: backend)
-        try archive.set("biases", tensor: biases, from: backend)
-        for (name, states) in [("embeddings", embeddingState), ("weights", weightState), ("biases", biasState)] {
+        try archive.set(Self.names.embeddings, tensor: embeddings, from: backend)
+        try archive.set(Self.names.weights, tensor: weights, from: backend)
+        try archive.set(Self.names.biases, tensor: biases, from: backend)
+        for (name, states) in [(Self.names.embeddings, embeddingState), (Self.names.weights, weightState),
+                               (Self.names.biases, biasState)] {
             for (i, s) in states.enumerated() { try archive.set("\(name).state\(i)", tensor: s, from: backend) }
         }
     }
 
     /// Restores what `save` wrote (from any backend).
     func restore(from archive: TensorArchive) throws {
-        try archive.load("embeddings", into: embeddings, on: backend)
-        try archive.load("weights", into: weights, on: backend)
-        try archive.load("biases", into: biases, on: backend)
-        for (name, states) in [("embeddings", embeddingState), ("weights", weightState), ("biases", biasState)] {
+        try archive.load(Self.names.embeddings, into: embeddings, on: backend)
+        try archive.load(Self.names.weights, into: weights, on: backend)
+        try archive.load(Self.names.biases, into: biases, on: backend)
+        for (name, states) in [(Self.names.embeddings, embeddingState), (Self.names.weights, weightState),
+                               (Self.names.biases, biasState)] {
             for (i, s) in states.enumerated() { try archive.load("\(name).state\(i)", into: s, on: backend) }
         }
     }

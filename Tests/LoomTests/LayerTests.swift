@@ -189,7 +189,7 @@ final class LayerTests: XCTestCase {
             let attention = Attention(store: store, prefix: "a.", score: score, width: h, initializer: .zeros)
             try store.allocate(on: be, stateCount: 0, seed: 1)
             for p in store.parameters {
-                let values = p.name.hasSuffix("wa") ? wa : p.name.hasSuffix("wc") ? wc : wh
+                let values = p.name.hasSuffix("score.weight") ? wa : p.name.hasSuffix("context.weight") ? wc : wh
                 try be.upload(values.map(Float.init), to: p.value)
             }
             let ws = try attention.workspace(batch: b, sourceSteps: s, targetSteps: t, training: true)
@@ -207,8 +207,8 @@ final class LayerTests: XCTestCase {
             assertClose(try be.floats(gDec).map(Double.init), numericGradient(dec) { L(dec: $0) }, atol: tol.0, rtol: tol.1, "\(score) ∂dec")
             for p in store.parameters {
                 let expected: [Double]
-                if p.name.hasSuffix("wa") { expected = numericGradient(wa) { L(wa: $0) } }
-                else if p.name.hasSuffix("wc") { expected = numericGradient(wc) { L(wc: $0) } }
+                if p.name.hasSuffix("score.weight") { expected = numericGradient(wa) { L(wa: $0) } }
+                else if p.name.hasSuffix("context.weight") { expected = numericGradient(wc) { L(wc: $0) } }
                 else { expected = numericGradient(wh) { L(wh: $0) } }
                 assertClose(try be.floats(p.gradient).map(Double.init), expected, atol: tol.0, rtol: tol.1, "\(score) ∂\(p.name)")
             }

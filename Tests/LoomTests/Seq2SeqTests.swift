@@ -313,28 +313,8 @@ final class Seq2SeqTests: XCTestCase {
                           "bleu": sacrebleu.corpus_bleu(d["hyps"], streams).score,
                           "tok": [sacrebleu.tokenizers.tokenizer_13a.Tokenizer13a()(h) for h in d["hyps"]]}))
         """
-        let python = ProcessInfo.processInfo.environment["LOOM_PYTHON"] ?? "/usr/bin/env"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = (python == "/usr/bin/env" ? ["python3"] : []) + ["-c", script]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        input.fileHandleForWriting.write(try JSONSerialization.data(withJSONObject: ["hyps": hyps, "refs": refs]))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let r = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            if ProcessInfo.processInfo.environment["CI"] == "true" {
-                XCTFail("sacrebleu is required in CI (scripts/setup.sh installs it): \(message)")
-                return
-            }
-            throw XCTSkip("sacrebleu check skipped: python3 with the sacrebleu package is not available (\(message.suffix(200)))")
-        }
+        let r = try runPython(script, input: ["hyps": hyps, "refs": refs], needs: "sacrebleu")
+        guard !r.isEmpty else { return }
         XCTAssertEqual(Scoring.chrF(hyps, refs), r["chrf"] as! Double, accuracy: 1e-9)
         XCTAssertEqual(Scoring.bleu(hyps, refs), r["bleu"] as! Double, accuracy: 1e-9)
         XCTAssertEqual(hyps.map { Scoring.tokenize13a($0).joined(separator: " ") }, r["tok"] as! [String])

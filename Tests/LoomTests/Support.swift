@@ -148,3 +148,35 @@ func numericGradient(_ x: [Double], h: Double = 1e-6, _ loss: ([Double]) -> Doub
     }
     return g
 }
+
+/// Runs `script` with the Python that has the test-side packages (`LOOM_PYTHON`, which
+/// scripts/test.sh sets to the venv scripts/setup.sh makes; else `python3`), writes `input` to
+/// its stdin as JSON, and returns the JSON object it prints. When the packages are missing the
+/// test is skipped with a visible message, except in CI, where it fails: CI installs them.
+/// - Parameter needs: the packages the script imports, for the messages ("safetensors, numpy").
+func runPython(_ script: String, input: Any = [String: Any](), needs: String,
+               file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+    let python = ProcessInfo.processInfo.environment["LOOM_PYTHON"] ?? "/usr/bin/env"
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: python)
+    process.arguments = (python == "/usr/bin/env" ? ["python3"] : []) + ["-c", script]
+    let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+    process.standardInput = stdin
+    process.standardOutput = stdout
+    process.standardError = stderr
+    try process.run()
+    stdin.fileHandleForWriting.write(try JSONSerialization.data(withJSONObject: input))
+    try stdin.fileHandleForWriting.close()
+    let data = stdout.fileHandleForReading.readDataToEndOfFile()
+    let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    guard process.terminationStatus == 0, let out = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        let missing = message.contains("ModuleNotFoundError") || message.contains("No such file")
+        if !missing || ProcessInfo.processInfo.environment["CI"] == "true" {
+            XCTFail("the Python check (\(needs)) failed: \(message.suffix(2000))", file: file, line: line)
+            return [:]
+        }
+        throw XCTSkip("check against \(needs) skipped: python3 with \(needs) is not available (\(message.suffix(200)))")
+    }
+    return out
+}
