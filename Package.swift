@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // MARK: C libraries (system modules, found with pkg-config)
@@ -80,12 +81,15 @@ let package = Package(
         .target(name: "LoomTSNE", dependencies: ["LoomCore", "COpenBLAS"]),
         // SVG figures in pure Swift: labelled scatter plots, line charts.
         .target(name: "LoomPlot"),
+        // Training curves as TensorBoard event files: TFRecord framing around Event protobufs.
+        .target(name: "LoomTensorBoard",
+                dependencies: ["LoomCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
 
         // The library users import: re-exports the core and picks a device.
         .target(name: "Loom",
                 dependencies: ["LoomCore", "LoomCPU", "LoomOpenCL", "LoomData", "LoomEmbeddings", "LoomWord2Vec",
                                "LoomLayers", "LoomLSTM", "LoomSeq2Seq", "LoomImages", "LoomCaption", "LoomTSNE", "LoomPlot",
-                               .product(name: "Logging", package: "swift-log")]),
+                               "LoomTensorBoard", .product(name: "Logging", package: "swift-log")]),
 
         // MARK: Programs
         .executableTarget(name: "LoomCLI",
@@ -98,7 +102,7 @@ let package = Package(
                           path: "Benchmarks/LoomBench"),
 
         // MARK: Tests
-        .testTarget(name: "LoomTests", dependencies: ["Loom", "LoomKernels"]),
+        .testTarget(name: "LoomTests", dependencies: ["Loom", "LoomKernels", "LoomTensorBoard"]),
     ],
     swiftLanguageModes: [.v5]
 )

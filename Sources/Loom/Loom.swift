@@ -12,3 +12,4 @@
 @_exported import LoomCaption
 @_exported import LoomTSNE
 @_exported import LoomPlot
+@_exported import LoomTensorBoard

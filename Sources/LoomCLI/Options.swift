@@ -48,7 +48,7 @@ extension CorpusOptions.OutOfVocabulary: ExpressibleByArgument {}
 /// What the training commands do with checkpoints, logs and resuming.
 protocol CheckpointedTrainer: AnyObject {
     func resume(from url: URL) throws
-    var log: RunLog? { get set }
+    var log: (any RunRecorder)? { get set }
     var checkpointURL: URL? { get set }
     var saveEvery: Int? { get set }
 }
@@ -64,6 +64,8 @@ struct RunFileOptions: ParsableArguments {
     var saveEvery = 1000
     @Option(help: "Append a JSON line per report to this file (for `loom plot`).")
     var log: String?
+    @Option(help: "Write TensorBoard event files (loss, perplexity, rates, learning rate, validation) into this folder.")
+    var tensorboard: String?
     @Option(help: "Continue the run saved in this checkpoint.")
     var resume: String?
 
@@ -73,12 +75,21 @@ struct RunFileOptions: ParsableArguments {
             try trainer.resume(from: URL(fileURLWithPath: resume))
             writeError("resumed from \(resume)")
         }
-        if let log { trainer.log = try RunLog(URL(fileURLWithPath: log), append: resume != nil) }
+        trainer.log = try runRecorder(log: log, tensorboard: tensorboard, appending: resume != nil)
         if let checkpoint {
             trainer.checkpointURL = URL(fileURLWithPath: checkpoint)
             trainer.saveEvery = max(1, saveEvery)
         }
     }
+}
+
+/// The run log (`--log`, appended to when resuming) and TensorBoard writer (`--tensorboard`) asked
+/// for, as one recorder; nil for neither.
+func runRecorder(log: String?, tensorboard: String?, appending: Bool) throws -> (any RunRecorder)? {
+    var recorders: [any RunRecorder] = []
+    if let log { recorders.append(try RunLog(URL(fileURLWithPath: log), append: appending)) }
+    if let tensorboard { recorders.append(try TensorBoardWriter(folder: URL(fileURLWithPath: tensorboard))) }
+    return recorders.count > 1 ? RunRecorders(recorders) : recorders.first
 }
 
 /// Decoding flags of `seq2seq translate`/`eval` and `caption describe`/`eval`.

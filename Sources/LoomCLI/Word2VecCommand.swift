@@ -71,6 +71,8 @@ struct Word2VecTrain: ParsableCommand {
     var seed: UInt64 = 1
     @Option(help: "Append a JSON line per report to this file (for `loom plot`).")
     var log: String?
+    @Option(help: "Write TensorBoard event files (loss, words/s, learning rate) into this folder.")
+    var tensorboard: String?
     @Option(help: "Checkpoint file, written atomically every --save-every steps and at the end.")
     var checkpoint: String?
     @Option(help: "Steps between checkpoints (default 10000; 20 on the fused path, whose steps are about a million words).")
@@ -127,7 +129,7 @@ struct Word2VecTrain: ParsableCommand {
             try trainer.resume(from: URL(fileURLWithPath: resume))
             writeError("resumed from \(resume)")
         }
-        if let log { trainer.log = try RunLog(URL(fileURLWithPath: log), append: resume != nil) }
+        trainer.log = try runRecorder(log: log, tensorboard: tensorboard, appending: resume != nil)
         if let checkpoint {
             trainer.checkpointURL = URL(fileURLWithPath: checkpoint)
             trainer.saveEvery = max(1, saveEvery ?? (fused ? 20 : 10_000))

@@ -18,7 +18,7 @@ public final class CaptionTrainer: TrainingTask {
     public var validDecodeLimit = 1000
     public var checkpointURL: URL?
     public var saveEvery: Int?
-    public var log: RunLog?
+    public var log: (any RunRecorder)?
     public var maxSeconds: Double?
     public var onProgress: ((TrainingReport) -> Void)?
     public var onValidation: ((_ step: Int, _ metrics: [(String, Double)]) -> Void)?

@@ -27,7 +27,7 @@ public final class CharLSTMTrainer: TrainingTask {
     public var validation: ValidationProtocol = .course
     public var checkpointURL: URL?
     public var saveEvery: Int?
-    public var log: RunLog?
+    public var log: (any RunRecorder)?
     /// Stop cleanly after this many seconds (validation and checkpoint at the stopping step).
     public var maxSeconds: Double?
     public var onProgress: ((LSTMProgress) -> Void)?

@@ -42,7 +42,7 @@ public final class TrainingLoop {
     public var evalEvery = 1000
     public var checkpointURL: URL?
     public var saveEvery: Int?
-    public var log: RunLog?
+    public var log: (any RunRecorder)?
     /// Stop (cleanly: validation and checkpoint at the stopping step) after this many seconds.
     public var maxSeconds: Double?
     /// Examples a step trains on, for the rate in reports.
@@ -55,7 +55,7 @@ public final class TrainingLoop {
     public var onCheckpoint: ((_ step: Int, _ url: URL) -> Void)?
 
     public init(totalSteps: Int, reportEvery: Int = 100, evalEvery: Int = 1000, checkpointURL: URL? = nil,
-                saveEvery: Int? = nil, log: RunLog? = nil, maxSeconds: Double? = nil, examplesPerStep: Double = 1) {
+                saveEvery: Int? = nil, log: (any RunRecorder)? = nil, maxSeconds: Double? = nil, examplesPerStep: Double = 1) {
         self.totalSteps = totalSteps
         self.reportEvery = reportEvery
         self.evalEvery = evalEvery
@@ -105,17 +105,16 @@ public final class TrainingLoop {
                                             stepsPerSecond: done / t, examplesPerSecond: done * examplesPerStep / t,
                                             elapsedSeconds: t)
                 onReport?(report)
-                try log?.write(["step": s, "loss": lastLoss ?? .nan, "perplexity": report.perplexity ?? .nan,
-                                "lr": report.learningRate, "steps_per_sec": report.stepsPerSecond,
-                                "examples_per_sec": report.examplesPerSecond, "elapsed": t])
+                try log?.record(RunRecord(step: s, elapsed: t, loss: lastLoss, perplexity: report.perplexity,
+                                          learningRate: Double(report.learningRate), stepsPerSecond: report.stepsPerSecond,
+                                          examplesPerSecond: report.examplesPerSecond))
             }
             if validating {
                 let metrics = try task.validate(at: s)
                 lastValid = metrics
                 onValidation?(s, metrics)
-                var record: [String: Any] = ["step": s, "elapsed": seconds()]
-                for (k, v) in metrics { record[k] = v }
-                try log?.write(record)
+                try log?.record(RunRecord(step: s, elapsed: seconds(),
+                                          validation: Dictionary(metrics, uniquingKeysWith: { _, last in last })))
             }
             if saving, let url = checkpointURL {
                 try task.saveCheckpoint(to: url, step: s)

@@ -20,7 +20,7 @@ public final class Seq2SeqTrainer: TrainingTask {
     /// Also keep the checkpoint of the best validation chrF so far here (early stopping).
     public var bestURL: URL?
     public private(set) var best: (step: Int, chrF: Double)?
-    public var log: RunLog?
+    public var log: (any RunRecorder)?
     public var maxSeconds: Double?
     public var onProgress: ((TrainingReport) -> Void)?
     public var onValidation: ((_ step: Int, _ metrics: [(String, Double)]) -> Void)?

@@ -25,7 +25,7 @@ extension Word2VecTrainer {
 
         let total = totalWords
         let stepLimit = config.steps
-        var record = RunRecord(total: total, stepLimit: stepLimit, wordsAtStart: startPosition.wordsDone,
+        var record = RunState(total: total, stepLimit: stepLimit, wordsAtStart: startPosition.wordsDone,
                                estimatedSteps: stepLimit ?? max(1, (total + Self.fusedStepWords - 1) / Self.fusedStepWords))
         var step = startStep, position = startPosition
         // The run's fraction done after `words` corpus words, or `steps` steps of a `--steps` run.

@@ -47,7 +47,7 @@ public final class Word2VecTrainer {
     /// Checkpoint file and period (steps); written atomically.
     public var checkpointURL: URL?
     public var saveEvery: Int?
-    public var log: RunLog?
+    public var log: (any RunRecorder)?
     public var onProgress: ((TrainingProgress) -> Void)?
     public var onEvaluation: ((_ step: Int, _ neighbours: [(word: String, nearest: [(word: String, similarity: Float)])]) -> Void)?
     public var onCheckpoint: ((_ step: Int, _ url: URL) -> Void)?
@@ -133,7 +133,7 @@ public final class Word2VecTrainer {
 
         let total = totalWords
         let stepLimit = config.steps
-        var record = RunRecord(total: total, stepLimit: stepLimit, wordsAtStart: startPosition.wordsDone,
+        var record = RunState(total: total, stepLimit: stepLimit, wordsAtStart: startPosition.wordsDone,
                                estimatedSteps: stepLimit ?? max(1, Int(Double(total) / Double(max(1, config.batchSize / averageExamplesPerWord)))))
         var step = startStep
         var position = startPosition
@@ -162,7 +162,7 @@ public final class Word2VecTrainer {
     }
 
     /// What a run keeps for its reports.
-    struct RunRecord {
+    struct RunState {
         let clock = Clock()
         let total: Int, stepLimit: Int?, wordsAtStart: Int, estimatedSteps: Int
         var lastLoss: Double?
@@ -171,7 +171,7 @@ public final class Word2VecTrainer {
     /// The end of every step of either path: the loss read and checked at each report and before
     /// every checkpoint (a diverged state is never saved), the progress report and log line, the
     /// neighbours, the checkpoint.
-    func endOfStep(_ step: Int, _ position: StreamPosition, last: Bool, learningRate: Float, _ r: inout RunRecord,
+    func endOfStep(_ step: Int, _ position: StreamPosition, last: Bool, learningRate: Float, _ r: inout RunState,
                    takeLoss: () throws -> Double?) throws {
         let saving = checkpointURL != nil && saveEvery.map { step % $0 == 0 || last } == true
         if step % reportEvery == 0 || last || saving {
@@ -185,8 +185,8 @@ public final class Word2VecTrainer {
                 wordsPerSecond: Double(position.wordsDone - r.wordsAtStart) / max(seconds, 1e-9), loss: r.lastLoss,
                 learningRate: learningRate, elapsedSeconds: seconds)
             onProgress?(report)
-            try log?.write(["step": step, "loss": r.lastLoss ?? Double.nan, "words_per_sec": report.wordsPerSecond,
-                            "lr": learningRate, "elapsed": seconds, "words": position.wordsDone])
+            try log?.record(RunRecord(step: step, elapsed: seconds, loss: r.lastLoss, learningRate: Double(learningRate),
+                                      wordsPerSecond: report.wordsPerSecond, words: position.wordsDone))
         }
         if let evalEvery, evalEvery > 0, step % evalEvery == 0 || last {
             let nearest = try model.nearest(validationIDs, k: 8)
@@ -199,7 +199,7 @@ public final class Word2VecTrainer {
     }
 
     /// Waits for the device, remembers where the run stands (a later `run` continues), and sums it up.
-    func summary(_ step: Int, _ position: StreamPosition, _ r: RunRecord) throws -> TrainingSummary {
+    func summary(_ step: Int, _ position: StreamPosition, _ r: RunState) throws -> TrainingSummary {
         try model.backend.synchronize()
         let seconds = r.clock.seconds
         startStep = step

@@ -161,16 +161,36 @@ final class PlotTests: XCTestCase {
     func testRunLogsReadBack() throws {
         let url = folder.appendingPathComponent("run.jsonl")
         let log = try RunLog(url)
-        try log.write(["step": 1, "loss": 5.5, "lr": Float(0.1), "note": "start", "ok": true])
-        try log.write(["step": 2, "loss": Double.nan, "valid_perplexity": 40.0])
-        try log.write(["step": 3, "loss": 4.25])
+        let first = RunRecord(step: 1, elapsed: 0.5, loss: 5.5, learningRate: 0.1, wordsPerSecond: 1e6, words: 1_048_576)
+        try log.record(first)
+        try log.record(RunRecord(step: 2, loss: .nan, validation: ["valid_perplexity": 40]))
+        try log.record(RunRecord(step: 3, loss: 4.25))
+        let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines[0], #"{"elapsed":0.5,"loss":5.5,"lr":0.1,"step":1,"words":1048576,"words_per_sec":1000000}"#)
+        XCTAssertEqual(lines[1], #"{"step":2,"valid_perplexity":40}"#, "a non-finite loss is left out")
         let history = try RunLog.read(from: url)
         XCTAssertEqual(history.records.count, 3)
+        XCTAssertEqual(history.records[0], first)
         XCTAssertEqual(history.series("loss").x, [1, 3])
         XCTAssertEqual(history.series("loss").y, [5.5, 4.25])
         XCTAssertTrue(history.has("valid_perplexity"))
-        XCTAssertNil(history.records[0]["ok"], "booleans are not numbers")
-        XCTAssertEqual(history.records[0]["step"], 1, "1 is a number, not true")
+        XCTAssertEqual(history.records[1].validation, ["valid_perplexity": 40])
+    }
+
+    /// Logs of other tools (or older Loom) read too: unknown numbers become metrics, strings,
+    /// booleans and nulls are skipped, and `true` is not the step 1.
+    func testForeignRunLogLinesReadBack() throws {
+        let url = folder.appendingPathComponent("other.jsonl")
+        try Data(#"""
+            {"step": 1, "loss": 5.5, "lr": 0.1, "note": "start", "ok": true, "valid_bleu": 3.5, "perplexity": null}
+            {"step": 2.0, "loss": 4}
+
+            """#.utf8).write(to: url)
+        let history = try RunLog.read(from: url)
+        XCTAssertEqual(history.records, [RunRecord(step: 1, loss: 5.5, learningRate: 0.1, validation: ["valid_bleu": 3.5]),
+                                         RunRecord(step: 2, loss: 4)])
+        try Data(#"{"step": true, "loss": 1}"#.utf8).write(to: url)
+        assertThrows("line 1 has no whole-number \"step\"") { _ = try RunLog.read(from: url) }
     }
 
     func testBadRunLogsAreNamedErrors() throws {
@@ -187,6 +207,8 @@ final class PlotTests: XCTestCase {
         let array = try write("array.jsonl", "[1, 2]\n")
         assertThrows("line 1 is not a JSON object") { _ = try RunLog.read(from: array) }
         let noLoss = try write("noloss.jsonl", "{\"step\": 1, \"loss\": \"low\"}\n{\"step\": 2}\n")
+        let noStep = try write("nostep.jsonl", "{\"step\": 1, \"loss\": 2}\n{\"loss\": 3}\n")
+        assertThrows("line 2 has no whole-number \"step\"") { _ = try RunLog.read(from: noStep) }
         assertThrows("none of its 2 records has a numeric \"step\" and \"loss\"") { _ = try RunLog.read(from: noLoss) }
     }
 
