@@ -44,8 +44,7 @@ private final class Crew: @unchecked Sendable {
     private let spinLimit = 200_000
     /// Spins after which a waiting worker offers its core on every turn (`sched_yield`): a thread
     /// outside the team, such as word2vec's batch producer, then runs at once instead of waiting
-    /// for the spin to end. On 2 cores this made word2vec's skip-gram 15% faster and the LSTM no
-    /// slower.
+    /// for the spin to end (what that bought is in Benchmarks/RESULTS.md, "Design measurements").
     private let yieldAfter = 1000
 
     init(size: Int) {

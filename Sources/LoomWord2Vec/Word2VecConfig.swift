@@ -76,8 +76,7 @@ public struct Word2VecConfig: Codable, Equatable, Sendable {
             c.sample = 1e-3
             // Skip-gram's examples are (context, centre) pairs, about 5 per centre at window 5:
             // 512 pairs is some 90 centres a step, near CBOW's 128. Fewer pairs make the step too
-            // short to split well over the cores (128 pairs: 0.89–0.96× the speed on 2 cores,
-            // analogies 2.1% against 2.2%).
+            // short to split well over the cores (Benchmarks/RESULTS.md, "Design measurements").
             if model == .skipgram { c.batchSize = 512 }
         }
         if loss == .negative {

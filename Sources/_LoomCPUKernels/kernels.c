@@ -12,7 +12,8 @@
 
 #define INLINE static inline __attribute__((always_inline))
 /* The bodies are written in explicit 8-lane vectors; the auto-vectoriser, let loose on them, has
- * been seen to re-vectorise the outer (row) loops and leave the hot path scalar — 7× slower. */
+ * been seen to re-vectorise the outer (row) loops and leave the hot path scalar (several times
+ * slower: Benchmarks/RESULTS.md, "Design measurements"). */
 #define PLAIN_LOOP _Pragma("clang loop vectorize(disable) interleave(disable)")
 
 INLINE float bits_to_float(int i) { float f; memcpy(&f, &i, 4); return f; }

@@ -213,4 +213,37 @@ final class CLITests: XCTestCase {
             XCTAssertFalse(FileManager.default.fileExists(atPath: vectors), "\(model): vectors were written")
         }
     }
+
+    /// `--log` and `--tensorboard` together on both kinds of trainer: a run log and one event
+    /// file, whose records frame correctly (TFRecord lengths chain to the end of the file).
+    func testLogAndTensorBoardTogether() throws {
+        let text = try write("text.txt", String(repeating: "hello world ", count: 60))
+        let corpus = try write("corpus.txt", (0..<3000).map { "w\($0 % 37) v\($0 % 11)" }.joined(separator: " "))
+        let runs: [(String, [String])] = [
+            ("lstm", ["lstm", "train", "--text", text, "--hidden", "4", "--batch-size", "2", "--unrollings", "3",
+                      "--steps", "20", "--report-every", "5", "--valid-size", "40", "--device", "cpu"]),
+            ("word2vec", ["word2vec", "train", "--corpus", corpus, "--window", "2", "--loss", "negative", "--min-count", "1",
+                          "--dim", "8", "--epochs", "2", "--device", "cpu", "--output", folder.appendingPathComponent("v.bin").path]),
+        ]
+        for (name, arguments) in runs {
+            let log = folder.appendingPathComponent("\(name).jsonl"), events = folder.appendingPathComponent("\(name)-tb")
+            let run = try loom(arguments + ["--log", log.path, "--tensorboard", events.path])
+            XCTAssertEqual(run.status, 0, run.errors)
+            let history = try RunLog.read(from: log)
+            let files = try FileManager.default.contentsOfDirectory(atPath: events.path)
+            XCTAssertEqual(files.count, 1, "\(name): \(files)")
+            guard let file = files.first else { continue }
+            XCTAssertTrue(file.hasPrefix("events.out.tfevents."), file)
+            let bytes = try Data(contentsOf: events.appendingPathComponent(file))
+            var offset = 0, records = 0
+            while offset + 12 <= bytes.count {
+                let length = bytes[offset..<(offset + 8)].withUnsafeBytes { Int($0.loadUnaligned(as: UInt64.self).littleEndian) }
+                offset += 12 + length + 4
+                records += 1
+            }
+            XCTAssertEqual(offset, bytes.count, "\(name): the records do not frame the file")
+            // The version record, then one per report that has values.
+            XCTAssertEqual(records, 1 + history.records.count, name)
+        }
+    }
 }
