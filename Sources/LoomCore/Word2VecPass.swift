@@ -68,12 +68,12 @@ public struct Word2VecTables {
         sigmoid = try backend.tensor(Self.sigmoidTable(), shape: [2, Self.tableSize + 1])
     }
 
-    public static let tableSize = 1000
-    public static let maxExp: Float = 6
+    package static let tableSize = 1000
+    package static let maxExp: Float = 6
 
     /// word2vec.c's `expTable` (σ at 1001 points over [−6, 6]), then −log σ at the same points,
     /// computed in double and rounded once, so every backend reads the same numbers.
-    public static func sigmoidTable() -> [Float] {
+    package static func sigmoidTable() -> [Float] {
         let xs = (0...tableSize).map { (Double($0) / Double(tableSize) * 2 - 1) * Double(maxExp) }
         return xs.map { Float(1 / (1 + exp(-$0))) } + xs.map { Float(log1p(exp(-$0))) }
     }
