@@ -5,9 +5,9 @@ import Foundation
 /// Each program is `common.cl` followed by one op family's file. Setting `LOOM_KERNEL_DIR` to a
 /// folder of `.cl` files makes Loom read them from there instead, to try a kernel change
 /// without rebuilding.
-public enum KernelSources {
+package enum KernelSources {
     /// The op families, one `.cl` file each.
-    public enum Family: String, CaseIterable, Sendable {
+    package enum Family: String, CaseIterable, Sendable {
         case elementwise, embedding, reduce, softmax, dropout, optimizers
         case lstmGates = "lstm_gates"
         case sampledSoftmax = "sampled_softmax"
@@ -16,11 +16,11 @@ public enum KernelSources {
         case convolution = "conv"
         case word2vec
 
-        public var fileName: String { rawValue + ".cl" }
+        package var fileName: String { rawValue + ".cl" }
     }
 
     /// The full source of the program for `family`, and where it came from.
-    public static func program(_ family: Family) throws -> (source: String, origin: String) {
+    package static func program(_ family: Family) throws -> (source: String, origin: String) {
         if let dir = ProcessInfo.processInfo.environment["LOOM_KERNEL_DIR"], !dir.isEmpty {
             let url = URL(fileURLWithPath: dir)
             let common = try String(contentsOf: url.appendingPathComponent("common.cl"), encoding: .utf8)

@@ -1,17 +1,34 @@
 // common.cl — prepended to every Loom program.
 //
 // Conventions: every tensor argument is a pair (pointer, int offset in elements); sizes are int.
-// Kernels that read ids from device memory never trust them: an id out of range sets a bit in
-// the backend's error word (read back at the next synchronize) and the access is skipped.
+// Kernels that read ids from device memory never trust them: an id out of range sets its op's bit
+// in the backend's error word (read back at the next synchronize) and the access is skipped. The
+// rules are LoomCore's `IDRule` (row: 0 <= id < bound; padded rows: id < bound, negative skipped;
+// labels: -1 or 0 <= id < bound; lengths: 0 <= id <= bound), the same the CPU backend checks.
+//
+// The error word is four ints: the bits of every op that saw a bad id, then the first bad id, its
+// bound (as `LoomError.indexOutOfRange` reports it) and the bit of the op that saw it.
 
-#define LOOM_ERR_GATHER          1
-#define LOOM_ERR_SCATTER         2
-#define LOOM_ERR_SOFTMAX_LABEL   4
-#define LOOM_ERR_UPDATE_ROW      8
-#define LOOM_ERR_SAMPLED_SOFTMAX 16
-#define LOOM_ERR_LENGTH          32
+#define LOOM_ERR_GATHER                 1
+#define LOOM_ERR_SCATTER                2
+#define LOOM_ERR_SOFTMAX_LABEL          4
+#define LOOM_ERR_UPDATE_ROW             8
+#define LOOM_ERR_SAMPLED_SOFTMAX        16
+#define LOOM_ERR_LENGTH                 32
+#define LOOM_ERR_NEGATIVE_SAMPLING      64
+#define LOOM_ERR_WORD2VEC               128
+#define LOOM_ERR_EMBEDDING_BAG          256
+#define LOOM_ERR_EMBEDDING_BAG_BACKWARD 512
+#define LOOM_ERR_SOFTMAX_LABEL_BACKWARD 1024
 
-inline void loom_flag(volatile __global int* err, int bit) { atomic_or(err, bit); }
+inline void loom_flag(volatile __global int* err, int bit, int id, int bound) {
+    // The first flag since the host last cleared the word records its id; later ones add their bit.
+    if (atomic_or(err, bit) == 0) {
+        err[1] = id;
+        err[2] = bound;
+        err[3] = bit;
+    }
+}
 
 // Float add with no lost updates, on any OpenCL 1.2 device: a compare-and-swap loop on the bits.
 inline void atomic_add_f32(volatile __global float* p, float v) {

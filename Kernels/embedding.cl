@@ -7,7 +7,7 @@ __kernel void gather_rows(__global const float* table, int table_off, __global c
     if (g >= n * d) return;
     int row = g / d, col = g - row * d;
     int id = indices[idx_off + row];
-    if (id < 0 || id >= v) { loom_flag(err, LOOM_ERR_GATHER); return; }
+    if (id < 0 || id >= v) { loom_flag(err, LOOM_ERR_GATHER, id, v); return; }
     out[out_off + g] = table[table_off + id * d + col];
 }
 
@@ -19,7 +19,7 @@ __kernel void scatter_add_rows(__global const float* rows, int rows_off, __globa
     if (g >= n * d) return;
     int row = g / d, col = g - row * d;
     int id = indices[idx_off + row];
-    if (id < 0 || id >= v) { loom_flag(err, LOOM_ERR_SCATTER); return; }
+    if (id < 0 || id >= v) { loom_flag(err, LOOM_ERR_SCATTER, id, v); return; }
     atomic_add_f32(table + table_off + id * d + col, scale * rows[rows_off + g]);
 }
 
@@ -35,7 +35,7 @@ __kernel void embedding_bag(__global const float* table, int table_off, __global
     for (int j = 0; j < c; ++j) {
         int id = ids[ids_off + bag * c + j];
         if (id < 0) continue;
-        if (id >= v) { loom_flag(err, LOOM_ERR_GATHER); continue; }
+        if (id >= v) { loom_flag(err, LOOM_ERR_EMBEDDING_BAG, id, v); continue; }
         acc += table[table_off + id * d + col];
         ++n;
     }
@@ -56,7 +56,7 @@ __kernel void embedding_bag_backward(__global const float* grad_out, int go_off,
     for (int j = 0; j < c; ++j) {
         int slot = slots[slots_off + bag * c + j];
         if (slot < 0) continue;
-        if (slot >= u) { loom_flag(err, LOOM_ERR_SCATTER); continue; }
+        if (slot >= u) { loom_flag(err, LOOM_ERR_EMBEDDING_BAG_BACKWARD, slot, u); continue; }
         atomic_add_f32(grad_rows + gr_off + slot * d + col, value);
     }
 }

@@ -23,7 +23,7 @@ __kernel void negative_sampling_pair(
         int c = j == 0 ? target : negatives[n_off + i * K + j - 1];
         float g = 0.0f;
         if (c < 0 || c >= V) {
-            loom_flag(err, LOOM_ERR_SAMPLED_SOFTMAX);
+            loom_flag(err, LOOM_ERR_NEGATIVE_SAMPLING, c, V);
         } else if (j == 0 || (c != target)) {
             __global const float* wc = w + c * D;
             float s = 0.0f;

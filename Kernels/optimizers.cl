@@ -6,7 +6,7 @@ inline int param_index(int i, __global const int* rows, int rows_off, int d, int
     if (d == 0) return i;
     int u = i / d;
     int id = rows[rows_off + u];
-    if (id < 0 || id >= v) { loom_flag(err, LOOM_ERR_UPDATE_ROW); return -1; }
+    if (id < 0 || id >= v) { loom_flag(err, LOOM_ERR_UPDATE_ROW, id, v); return -1; }
     return id * d + (i - u * d);
 }
 

@@ -29,7 +29,7 @@ __kernel void sampled_softmax_example(
         int c = candidate(j, label, sampled);
         float zj;
         if (c < 0 || c >= V) {
-            loom_flag(err, LOOM_ERR_SAMPLED_SOFTMAX);
+            loom_flag(err, LOOM_ERR_SAMPLED_SOFTMAX, c, V);
             zj = -FLT_MAX;
         } else {
             __global const float* wc = w + c * D;

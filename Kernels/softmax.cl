@@ -34,7 +34,7 @@ __kernel void softmax_xent(__global const float* logits, int logits_off, __globa
     float lz = row_log_partition(z, c, scratch);
     for (int j = get_local_id(0); j < c; j += get_local_size(0)) p[j] = exp(z[j] - lz);
     if (get_local_id(0) == 0) {
-        if (!valid && !padding) loom_flag(err, LOOM_ERR_SOFTMAX_LABEL);
+        if (!valid && !padding) loom_flag(err, LOOM_ERR_SOFTMAX_LABEL, y, c);
         losses[losses_off + row] = valid ? lz - z[y] : (padding ? 0.0f : NAN);
     }
 }
@@ -48,7 +48,7 @@ __kernel void softmax_xent_backward(__global const float* probs, int probs_off, 
     int row = g / c, j = g - row * c;
     int y = labels[labels_off + row];
     if (y == -1) { grad[grad_off + g] = 0.0f; return; }   // padding
-    if (y < 0 || y >= c) { loom_flag(err, LOOM_ERR_SOFTMAX_LABEL); return; }
+    if (y < 0 || y >= c) { loom_flag(err, LOOM_ERR_SOFTMAX_LABEL_BACKWARD, y, c); return; }
     grad[grad_off + g] = scale * (probs[probs_off + g] - (j == y ? 1.0f : 0.0f));
 }
 
@@ -58,7 +58,7 @@ __kernel void softmax_masked_rows(__global const float* logits, int logits_off, 
                                   volatile __global int* err, __local float* scratch) {
     int row = get_group_id(0);
     int m = lengths[len_off + row / rows_per_length];
-    if ((m < 0 || m > c) && get_local_id(0) == 0) loom_flag(err, LOOM_ERR_LENGTH);
+    if ((m < 0 || m > c) && get_local_id(0) == 0) loom_flag(err, LOOM_ERR_LENGTH, m, c + 1);
     m = clamp(m, 0, c);
     __global const float* z = logits + logits_off + row * c;
     __global float* p = out + out_off + row * c;

@@ -67,7 +67,7 @@ __kernel void w2v_pass(__global const int* corpus, int corpus_off, int corpus_le
             int n = 0;
             for (long q = begin; q < end; ++q) {
                 const int w = corpus[q];
-                if (w < 0 || w >= V) { loom_flag(err, LOOM_ERR_GATHER); continue; }
+                if (w < 0 || w >= V) { loom_flag(err, LOOM_ERR_WORD2VEC, w, V); continue; }
                 const float p = keep[w];
                 if (p >= 1.0f || (float)(w2v_draw(key, q - begin) >> 40) * (1.0f / 16777216.0f) < p) kept[n++] = w;
             }

@@ -68,19 +68,17 @@ extension CPUBackend {
 
     public func relu(_ x: Tensor, into out: Tensor) throws {
         try Check.owned("relu", by: self, x, out)
-        try Check.float("relu", x, out)
-        try Check.sameCount("relu", x, out)
+        let n = try Check.elementwise("relu", x, out)
         let px = f(x), po = f(out)
         // NaN passes through, as on OpenCL.
-        parallelFor(out.count, grain: 8192) { r in for i in r { po[i] = px[i] < 0 ? 0 : px[i] } }
+        parallelFor(n, grain: 8192) { r in for i in r { po[i] = px[i] < 0 ? 0 : px[i] } }
     }
 
     public func reluBackward(output y: Tensor, gradOutput: Tensor, into gradInput: Tensor) throws {
         try Check.owned("reluBackward", by: self, y, gradOutput, gradInput)
-        try Check.float("reluBackward", y, gradOutput, gradInput)
-        try Check.sameCount("reluBackward", y, gradOutput, gradInput)
+        let n = try Check.elementwise("reluBackward", y, gradOutput, gradInput)
         let py = f(y), pg = f(gradOutput), pd = f(gradInput)
-        parallelFor(y.count, grain: 8192) { r in for i in r { pd[i] = py[i] > 0 ? pg[i] : 0 } }
+        parallelFor(n, grain: 8192) { r in for i in r { pd[i] = py[i] > 0 ? pg[i] : 0 } }
     }
 
     public func maxPool(_ input: Tensor, _ g: ConvGeometry, into output: Tensor, argmax: Tensor) throws {
@@ -118,12 +116,17 @@ extension CPUBackend {
         let (oh, ow, c) = (g.outputHeight, g.outputWidth, g.channels)
         if g.stride >= g.kernelHeight && g.stride >= g.kernelWidth {
             // Windows do not overlap: every input element is the maximum of at most one output,
-            // so the backward pass is a plain scatter (each thread its own images).
+            // so the backward pass is a plain scatter (each thread its own images). An argmax
+            // outside its image (not from `maxPool`) is skipped, as OpenCL's kernel never matches it.
             let image = g.height * g.width * c, pooled = oh * ow * c
             parallelFor(g.batch, grain: 1) { images in
                 for n in images {
                     (dx + n * image).update(repeating: 0, count: image)
-                    for i in (n * pooled)..<((n + 1) * pooled) { dx[Int(arg[i])] = dy[i] }
+                    let first = n * image, end = first + image
+                    for i in (n * pooled)..<((n + 1) * pooled) {
+                        let a = Int(arg[i])
+                        if a >= first && a < end { dx[a] = dy[i] }
+                    }
                 }
             }
             return

@@ -16,14 +16,12 @@ extension CPUBackend {
     private func applyDropoutMask(_ op: String, _ x: Tensor, _ out: Tensor, _ keep: Float,
                                   _ seed: UInt64, _ stream: UInt64) throws {
         try Check.owned(op, by: self, x, out)
-        try Check.float(op, x, out)
-        try Check.sameCount(op, x, out)
-        try Check.probability(op, keep)
+        let n = try Check.dropout(op, x, out: out, keepProbability: keep)
         let threshold = Philox.keepThreshold(keep)
         let inverse = 1 / keep
         let px = f(x), po = f(out)
         // Eight Philox blocks at a time in C (`loom_dropout`); any chunk boundaries give the same mask.
-        parallelFor(x.count, grain: 8192) { r in
+        parallelFor(n, grain: 8192) { r in
             loom_dropout(px, po, r.lowerBound, r.upperBound, threshold, inverse, seed, stream)
         }
     }

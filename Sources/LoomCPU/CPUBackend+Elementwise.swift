@@ -7,19 +7,17 @@ extension CPUBackend {
     private func zip2(_ op: String, _ a: Tensor, _ b: Tensor, _ out: Tensor,
                       _ body: @escaping (Float, Float) -> Float) throws {
         try Check.owned(op, by: self, a, b, out)
-        try Check.float(op, a, b, out)
-        try Check.sameCount(op, a, b, out)
+        let n = try Check.elementwise(op, a, b, out)
         let pa = f(a), pb = f(b), po = f(out)
-        parallelFor(out.count) { r in for i in r { po[i] = body(pa[i], pb[i]) } }
+        parallelFor(n) { r in for i in r { po[i] = body(pa[i], pb[i]) } }
     }
 
     /// `out[i] = body(x[i])`, split over threads.
     private func map1(_ op: String, _ x: Tensor, _ out: Tensor, _ body: @escaping (Float) -> Float) throws {
         try Check.owned(op, by: self, x, out)
-        try Check.float(op, x, out)
-        try Check.sameCount(op, x, out)
+        let n = try Check.elementwise(op, x, out)
         let px = f(x), po = f(out)
-        parallelFor(out.count, grain: 4096) { r in for i in r { po[i] = body(px[i]) } }
+        parallelFor(n, grain: 4096) { r in for i in r { po[i] = body(px[i]) } }
     }
 
     public func add(_ a: Tensor, _ b: Tensor, into out: Tensor) throws {
@@ -41,9 +39,8 @@ extension CPUBackend {
     // x (R, C) += vector (C) on every row
     public func addRowVector(_ vector: Tensor, to x: Tensor) throws {
         try Check.owned("addRowVector", by: self, vector, x)
-        try Check.float("addRowVector", vector, x)
-        let (rows, cols) = try Check.matrix("addRowVector", "x", x)
-        try Check.count("addRowVector", "vector", vector, cols)
+        let s = try Check.addRowVector(vector, x: x)
+        let (rows, cols) = (s.rows, s.columns)
         let v = f(vector), px = f(x)
         parallelFor(rows, grain: max(1, 16_384 / max(cols, 1))) { r in
             for row in r {
@@ -56,9 +53,8 @@ extension CPUBackend {
     // out (C) = Σ_r x (R, C): row after row into a Double accumulator (contiguous, vectorised)
     public func sumRows(_ x: Tensor, into out: Tensor, accumulate: Bool) throws {
         try Check.owned("sumRows", by: self, x, out)
-        try Check.float("sumRows", x, out)
-        let (rows, cols) = try Check.matrix("sumRows", "x", x)
-        try Check.count("sumRows", "out", out, cols)
+        let s = try Check.sumRows(x, out: out)
+        let (rows, cols) = (s.rows, s.columns)
         let px = f(x), po = f(out)
         var total = [Double](repeating: 0, count: cols)
         total.withUnsafeMutableBufferPointer { t in
@@ -90,10 +86,9 @@ extension CPUBackend {
     private func mapKernel(_ op: String, _ x: Tensor, _ out: Tensor,
                            _ kernel: @escaping (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void) throws {
         try Check.owned(op, by: self, x, out)
-        try Check.float(op, x, out)
-        try Check.sameCount(op, x, out)
+        let n = try Check.elementwise(op, x, out)
         let px = f(x), po = f(out)
-        parallelFor(out.count, grain: 16_384) { r in kernel(px + r.lowerBound, po + r.lowerBound, r.count) }
+        parallelFor(n, grain: 16_384) { r in kernel(px + r.lowerBound, po + r.lowerBound, r.count) }
     }
 
     public func sigmoidBackward(output y: Tensor, gradOutput: Tensor, into gradInput: Tensor) throws {

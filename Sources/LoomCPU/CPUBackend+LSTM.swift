@@ -3,23 +3,11 @@ import LoomCore
 import _LoomCPUKernels
 
 extension CPUBackend {
-    /// Checks the operands of the fused LSTM ops and returns (B, H).
-    func lstmSizes(_ op: String, gates: Tensor, _ others: Tensor...) throws -> (Int, Int) {
-        try Check.owned(op, by: self, gates)
-        try Check.float(op, gates)
-        let (b, h4) = try Check.matrix(op, "gates", gates)
-        guard h4 % 4 == 0 else { throw LoomError.shapeMismatch(op: op, detail: "gates \(gates.shape) is not (B, 4H)") }
-        for t in others {
-            try Check.owned(op, by: self, t)
-            try Check.float(op, t)
-            try Check.shape(op, "state", t, [b, h4 / 4])
-        }
-        return (b, h4 / 4)
-    }
-
     // gates (B, 4H) [i f o g] in place, previousCell, cell, hidden (B, H)
     public func lstmGatesForward(gates: Tensor, previousCell: Tensor, cell: Tensor, hidden: Tensor) throws {
-        let (b, h) = try lstmSizes("lstmGatesForward", gates: gates, previousCell, cell, hidden)
+        try Check.owned("lstmGatesForward", by: self, gates, previousCell, cell, hidden)
+        let s = try Check.lstmGatesForward(gates: gates, previousCell: previousCell, cell: cell, hidden: hidden)
+        let (b, h) = (s.batch, s.hidden)
         let g = f(gates), cp = f(previousCell), c = f(cell), hs = f(hidden)
         // i, f, o = σ(·); g = tanh(·); c = f·c' + i·g; h = o·tanh(c) — see loom_lstm_forward.
         parallelFor(b, grain: max(1, 1024 / max(h, 1))) { rows in
@@ -32,9 +20,10 @@ extension CPUBackend {
     // gradGates (B, 4H) out
     public func lstmGatesBackward(gates: Tensor, previousCell: Tensor, cell: Tensor, gradHidden: Tensor,
                                   gradCell: Tensor, gradGates: Tensor) throws {
-        let (b, h) = try lstmSizes("lstmGatesBackward", gates: gates, previousCell, cell, gradHidden, gradCell)
-        try Check.owned("lstmGatesBackward", by: self, gradGates)
-        try Check.shape("lstmGatesBackward", "gradGates", gradGates, gates.shape)
+        try Check.owned("lstmGatesBackward", by: self, gates, previousCell, cell, gradHidden, gradCell, gradGates)
+        let s = try Check.lstmGatesBackward(gates: gates, previousCell: previousCell, cell: cell, gradHidden: gradHidden,
+                                            gradCell: gradCell, gradGates: gradGates)
+        let (b, h) = (s.batch, s.hidden)
         let g = f(gates), cp = f(previousCell), c = f(cell), dh = f(gradHidden), dc = f(gradCell), dg = f(gradGates)
         parallelFor(b, grain: max(1, 1024 / max(h, 1))) { rows in
             let r = rows.lowerBound
@@ -44,19 +33,13 @@ extension CPUBackend {
 }
 
 extension CPUBackend {
-    /// Checks `lengths` (B) int32 of the variable-length LSTM ops.
-    func checkLengths(_ op: String, _ lengths: Tensor, batch: Int, step: Int) throws {
-        try Check.owned(op, by: self, lengths)
-        try Check.dtype(op, lengths, .int32)
-        try Check.count(op, "lengths", lengths, batch)
-        guard step >= 0 else { throw LoomError.invalidArgument("\(op): step \(step) is negative") }
-    }
-
     public func lstmGatesForward(gates: Tensor, previousCell: Tensor, previousHidden: Tensor, cell: Tensor,
                                  hidden: Tensor, lengths: Tensor, step: Int) throws {
         let op = "lstmGatesForward"
-        let (b, h) = try lstmSizes(op, gates: gates, previousCell, previousHidden, cell, hidden)
-        try checkLengths(op, lengths, batch: b, step: step)
+        try Check.owned(op, by: self, gates, previousCell, previousHidden, cell, hidden, lengths)
+        let s = try Check.lstmGatesForward(gates: gates, previousCell: previousCell, previousHidden: previousHidden,
+                                           cell: cell, hidden: hidden, lengths: lengths, step: step)
+        let (b, h) = (s.batch, s.hidden)
         let g = f(gates), cp = f(previousCell), hp = f(previousHidden), c = f(cell), hs = f(hidden), len = i32(lengths)
         parallelFor(b, grain: max(1, 1024 / max(h, 1))) { rows in
             for r in rows {
@@ -74,10 +57,11 @@ extension CPUBackend {
                                   gradCell: Tensor, gradGates: Tensor, gradPreviousHidden: Tensor, lengths: Tensor,
                                   step: Int) throws {
         let op = "lstmGatesBackward"
-        let (b, h) = try lstmSizes(op, gates: gates, previousCell, cell, gradHidden, gradCell, gradPreviousHidden)
-        try Check.owned(op, by: self, gradGates)
-        try Check.shape(op, "gradGates", gradGates, gates.shape)
-        try checkLengths(op, lengths, batch: b, step: step)
+        try Check.owned(op, by: self, gates, previousCell, cell, gradHidden, gradCell, gradGates, gradPreviousHidden, lengths)
+        let s = try Check.lstmGatesBackward(gates: gates, previousCell: previousCell, cell: cell, gradHidden: gradHidden,
+                                            gradCell: gradCell, gradGates: gradGates,
+                                            gradPreviousHidden: gradPreviousHidden, lengths: lengths, step: step)
+        let (b, h) = (s.batch, s.hidden)
         let g = f(gates), cp = f(previousCell), c = f(cell), dh = f(gradHidden), dc = f(gradCell), dg = f(gradGates)
         let dhp = f(gradPreviousHidden), len = i32(lengths)
         parallelFor(b, grain: max(1, 1024 / max(h, 1))) { rows in

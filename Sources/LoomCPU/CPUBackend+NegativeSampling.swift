@@ -5,10 +5,11 @@ extension CPUBackend {
     public func negativeSampling(_ problem: NegativeSamplingProblem, outputs o: NegativeSamplingOutputs,
                                  lossScale: Float) throws {
         let op = "negativeSampling"
-        for t in problem.allTensors(with: o) { try Check.owned(op, by: self, t) }
-        let (b, k, v, d) = try problem.sizes(with: o)
-        try checkIndices(op, problem.targets, bound: v)
-        try checkIndices(op, problem.negatives, bound: v)
+        try Check.owned(op, by: self, problem.allTensors(with: o))
+        let sizes = try Check.negativeSampling(problem, outputs: o)
+        try checkIDs(op, problem.targets, .row, bound: sizes.words)
+        try checkIDs(op, problem.negatives, .row, bound: sizes.words)
+        let (b, k, d) = (sizes.batch, sizes.negatives, sizes.dim)
         let h = f(problem.inputs), w = f(problem.weights)
         let targets = i32(problem.targets), negatives = i32(problem.negatives)
         let losses = f(o.losses), dh = f(o.gradInputs), dwt = f(o.gradTargetRows), dwn = f(o.gradNegativeRows)

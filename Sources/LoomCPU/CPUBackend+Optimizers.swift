@@ -5,32 +5,19 @@ extension CPUBackend {
     public func applyUpdate(_ rule: UpdateRule, parameter: Tensor, gradient: Tensor, state: [Tensor],
                             rows: Tensor?) throws {
         let op = "applyUpdate"
-        try Check.owned(op, by: self, parameter, gradient)
-        try Check.float(op, parameter, gradient)
-        guard state.count == rule.stateCount else {
-            throw LoomError.invalidArgument("\(op): \(rule) keeps \(rule.stateCount) state tensors, got \(state.count)")
-        }
-        for s in state {
-            try Check.owned(op, by: self, s)
-            try Check.float(op, s)
-            try Check.sameCount(op, parameter, s)
-        }
+        try Check.owned(op, by: self, [parameter, gradient] + state + (rows.map { [$0] } ?? []))
+        let sizes = try Check.applyUpdate(rule, parameter: parameter, gradient: gradient, state: state, rows: rows)
         let kernel = UpdateKernel(rule: rule, parameter: f(parameter), gradient: f(gradient),
                                   state0: state.first.map(f), state1: state.count > 1 ? f(state[1]) : nil)
-        guard let rows else {
-            try Check.sameCount(op, parameter, gradient)
-            parallelFor(parameter.count, grain: 8192) { r in
+        guard let rows, sizes.isSparse else {
+            parallelFor(sizes.elements, grain: 8192) { r in
                 kernel.run(parameterStart: r.lowerBound, gradientStart: r.lowerBound, count: r.count)
             }
             return
         }
-        try Check.owned(op, by: self, rows)
-        try Check.dtype(op, rows, .int32)
-        let (v, d) = try Check.matrix(op, "parameter", parameter)
-        try Check.shape(op, "gradient", gradient, [rows.count, d])
-        try checkIndices(op, rows, bound: v)
-        let ids = i32(rows)
-        parallelFor(rows.count, grain: max(1, 8192 / max(d, 1))) { r in
+        try checkIDs(op, rows, .row, bound: sizes.parameterRows)
+        let ids = i32(rows), d = sizes.dim
+        parallelFor(sizes.rows, grain: max(1, 8192 / max(d, 1))) { r in
             for u in r { kernel.run(parameterStart: Int(ids[u]) * d, gradientStart: u * d, count: d) }
         }
     }

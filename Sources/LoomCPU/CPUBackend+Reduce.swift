@@ -13,10 +13,9 @@ extension CPUBackend {
     private func reduce(_ op: String, _ x: Tensor, _ result: Tensor, _ accumulate: Bool,
                         _ part: @escaping (UnsafePointer<Float>, Range<Int>) -> Double) throws {
         try Check.owned(op, by: self, x, result)
-        try Check.float(op, x, result)
-        try Check.count(op, "result", result, 1)
+        let n = try Check.reduction(op, x, result: result)
         let px = f(x)
-        let chunks = max(1, min(threads, x.count / 65_536))
+        let chunks = max(1, min(threads, n / 65_536))
         var partials = [Double](repeating: 0, count: chunks)
         partials.withUnsafeMutableBufferPointer { out in
             let o = out.baseAddress!
@@ -30,8 +29,7 @@ extension CPUBackend {
 
     public func clipByGlobalNorm(_ x: Tensor, sumOfSquares: Tensor, maxNorm: Float) throws {
         try Check.owned("clipByGlobalNorm", by: self, x, sumOfSquares)
-        try Check.float("clipByGlobalNorm", x, sumOfSquares)
-        try Check.count("clipByGlobalNorm", "sumOfSquares", sumOfSquares, 1)
+        _ = try Check.clipByGlobalNorm(x, sumOfSquares: sumOfSquares, maxNorm: maxNorm)
         let norm = f(sumOfSquares)[0].squareRoot()
         if norm > maxNorm { try scale(x, by: maxNorm / norm) }
     }

@@ -8,10 +8,11 @@ extension CPUBackend {
     public func sampledSoftmax(_ problem: SampledSoftmaxProblem, outputs o: SampledSoftmaxOutputs,
                                lossScale: Float) throws {
         let op = "sampledSoftmax"
-        for t in problem.allTensors(with: o) { try Check.owned(op, by: self, t) }
-        let (b, s, v, d) = try problem.sizes(with: o)
-        try checkIndices(op, problem.labels, bound: v)
-        try checkIndices(op, problem.sampled, bound: v)
+        try Check.owned(op, by: self, problem.allTensors(with: o))
+        let sizes = try Check.sampledSoftmax(problem, outputs: o)
+        try checkIDs(op, problem.labels, .row, bound: sizes.classes)
+        try checkIDs(op, problem.sampled, .row, bound: sizes.classes)
+        let (b, s, d) = (sizes.batch, sizes.sampled, sizes.dim)
         let k = s + 1
         let h = f(problem.inputs), w = f(problem.weights), bias = f(problem.biases)
         let y = i32(problem.labels), ids = i32(problem.sampled)

@@ -12,9 +12,8 @@ extension CPUBackend {
     // logits, out: (N, C)
     public func softmax(_ logits: Tensor, into out: Tensor) throws {
         try Check.owned("softmax", by: self, logits, out)
-        try Check.float("softmax", logits, out)
-        let (n, c) = try Check.matrix("softmax", "logits", logits)
-        try Check.shape("softmax", "out", out, logits.shape)
+        let s = try Check.softmax(logits, out: out)
+        let (n, c) = (s.rows, s.columns)
         let z = f(logits), o = f(out)
         parallelFor(n, grain: max(1, 8192 / max(c, 1))) { r in
             for i in r { _ = self.softmaxRow(z + i * c, o + i * c, c) }
@@ -25,13 +24,9 @@ extension CPUBackend {
     public func softmaxCrossEntropy(_ logits: Tensor, labels: Tensor, probabilities: Tensor, losses: Tensor) throws {
         let op = "softmaxCrossEntropy"
         try Check.owned(op, by: self, logits, labels, probabilities, losses)
-        try Check.float(op, logits, probabilities, losses)
-        try Check.dtype(op, labels, .int32)
-        let (n, c) = try Check.matrix(op, "logits", logits)
-        try Check.shape(op, "probabilities", probabilities, logits.shape)
-        try Check.count(op, "labels", labels, n)
-        try Check.count(op, "losses", losses, n)
-        try checkLabels(op, labels, bound: c)
+        let s = try Check.softmaxCrossEntropy(logits, labels: labels, probabilities: probabilities, losses: losses)
+        let (n, c) = (s.rows, s.columns)
+        try checkIDs(op, labels, .classOrPadding, bound: c)
         let z = f(logits), p = f(probabilities), y = i32(labels), l = f(losses)
         parallelFor(n, grain: max(1, 8192 / max(c, 1))) { r in
             for i in r {
@@ -46,12 +41,9 @@ extension CPUBackend {
                                             scale: Float) throws {
         let op = "softmaxCrossEntropyBackward"
         try Check.owned(op, by: self, probabilities, labels, gradLogits)
-        try Check.float(op, probabilities, gradLogits)
-        try Check.dtype(op, labels, .int32)
-        let (n, c) = try Check.matrix(op, "probabilities", probabilities)
-        try Check.shape(op, "gradLogits", gradLogits, probabilities.shape)
-        try Check.count(op, "labels", labels, n)
-        try checkLabels(op, labels, bound: c)
+        let s = try Check.softmaxCrossEntropyBackward(probabilities: probabilities, labels: labels, gradLogits: gradLogits)
+        let (n, c) = (s.rows, s.columns)
+        try checkIDs(op, labels, .classOrPadding, bound: c)
         let p = f(probabilities), y = i32(labels), g = f(gradLogits)
         parallelFor(n, grain: max(1, 16_384 / max(c, 1))) { r in
             for i in r {
@@ -65,23 +57,14 @@ extension CPUBackend {
         }
     }
 
-    /// Labels must be class ids or −1 (padding).
-    func checkLabels(_ op: String, _ labels: Tensor, bound: Int) throws {
-        let p = i32(labels)
-        for n in 0..<labels.count where p[n] < -1 || Int(p[n]) >= bound {
-            throw LoomError.indexOutOfRange(op: op, index: Int(p[n]), bound: bound)
-        }
-    }
-
     // logits, out (N, C); lengths (N / rowsPerLength)
     public func maskedSoftmax(_ logits: Tensor, lengths: Tensor, rowsPerLength: Int, into out: Tensor) throws {
         let op = "maskedSoftmax"
         try Check.owned(op, by: self, logits, lengths, out)
-        let (n, c) = try Check.maskedSoftmax(logits, lengths: lengths, rowsPerLength: rowsPerLength, out: out)
+        let s = try Check.maskedSoftmax(logits, lengths: lengths, rowsPerLength: rowsPerLength, out: out)
+        let (n, c) = (s.rows, s.columns)
+        try checkIDs(op, lengths, .length, bound: c)
         let len = i32(lengths)
-        for i in 0..<lengths.count where len[i] < 0 || Int(len[i]) > c {
-            throw LoomError.indexOutOfRange(op: op, index: Int(len[i]), bound: c + 1)
-        }
         let z = f(logits), o = f(out)
         parallelFor(n, grain: max(1, 8192 / max(c, 1))) { r in
             for i in r {
@@ -95,7 +78,8 @@ extension CPUBackend {
     // output, gradOutput, gradInput (N, C)
     public func softmaxBackward(output: Tensor, gradOutput: Tensor, into gradInput: Tensor) throws {
         try Check.owned("softmaxBackward", by: self, output, gradOutput, gradInput)
-        let (n, c) = try Check.softmaxBackward(output, gradOutput: gradOutput, gradInput: gradInput)
+        let s = try Check.softmaxBackward(output, gradOutput: gradOutput, gradInput: gradInput)
+        let (n, c) = (s.rows, s.columns)
         let y = f(output), g = f(gradOutput), d = f(gradInput)
         parallelFor(n, grain: max(1, 8192 / max(c, 1))) { r in
             for i in r {

@@ -8,7 +8,7 @@ extension CPUBackend {
     public func tsnePairForces(_ y: Tensor, p: Tensor, forces: Tensor, stats: Tensor, divergence: Bool) throws {
         let op = "tsnePairForces"
         try Check.owned(op, by: self, y, p, forces, stats)
-        let n = try TSNECheck.pairForces(y, p: p, forces: forces, stats: stats)
+        let n = try Check.tsnePairForces(y, p: p, forces: forces, stats: stats)
         guard n > 0 else { return }
         // The coordinates as two columns, so the inner loop loads 16 x and 16 y at a time.
         let xs = scratch(2 * n), ys = xs + n
@@ -36,7 +36,7 @@ extension CPUBackend {
     public func tsneGradient(forces: Tensor, stats: Tensor, exaggeration: Float, gradient: Tensor,
                              divergence: Tensor) throws {
         try Check.owned("tsneGradient", by: self, forces, stats, gradient, divergence)
-        let n = try TSNECheck.gradient(forces: forces, stats: stats, gradient: gradient, divergence: divergence)
+        let n = try Check.tsneGradient(forces: forces, stats: stats, gradient: gradient, divergence: divergence)
         let fo = f(forces), st = f(stats), g = f(gradient)
         var z = 0.0, kl = 0.0, mass = 0.0
         for i in 0..<n {
@@ -55,9 +55,9 @@ extension CPUBackend {
     public func tsneUpdate(_ y: Tensor, gradient: Tensor, velocity: Tensor, gains: Tensor, learningRate: Float,
                            momentum: Float, minGain: Float) throws {
         try Check.owned("tsneUpdate", by: self, y, gradient, velocity, gains)
-        try TSNECheck.update(y, gradient: gradient, velocity: velocity, gains: gains)
+        let n = try Check.tsneUpdate(y, gradient: gradient, velocity: velocity, gains: gains)
         let p = f(y), g = f(gradient), u = f(velocity), gain = f(gains)
-        parallelFor(y.count, grain: 8192) { r in
+        parallelFor(n, grain: 8192) { r in
             for i in r {
                 let same = u[i] * g[i] < 0 ? gain[i] + 0.2 : gain[i] * 0.8
                 gain[i] = max(minGain, same)

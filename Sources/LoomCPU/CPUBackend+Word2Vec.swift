@@ -8,8 +8,9 @@ extension CPUBackend {
     public func word2vecPass(_ pass: Word2VecPass, tables t: Word2VecTables, input: Tensor, output: Tensor,
                              stats: Tensor) throws {
         let op = "word2vecPass"
-        try Check.owned(op, by: self, input, output, stats, t.corpus, t.keep, t.aliasProbability, t.aliasIndex, t.sigmoid)
-        try Check.word2vecPass(op, pass, tables: t, input: input, output: output, stats: stats)
+        try Check.owned(op, by: self, [input, output, stats] + t.allTensors)
+        // Corpus and alias ids were checked on the host when the tables were made.
+        let d = try Check.word2vecPass(op, pass, tables: t, input: input, output: output, stats: stats)
         guard pass.sentenceCount > 0 else { return }
         var p = loom_w2v_pass()
         p.corpus = UnsafePointer(i32(t.corpus))
@@ -21,7 +22,7 @@ extension CPUBackend {
         p.sigmoid_table = UnsafePointer(f(t.sigmoid))
         p.input = f(input)
         p.output = f(output)
-        p.dimension = input.shape[1]
+        p.dimension = d
         p.cbow = pass.cbow ? 1 : 0
         p.cbow_mean = pass.cbowMean ? 1 : 0
         p.window = Int32(pass.window)

@@ -5,9 +5,9 @@ import LoomCore
 import _LoomCPUKernels
 
 /// Host memory owned by the CPU backend, 64-byte aligned.
-public final class CPUStorage: DeviceStorage, @unchecked Sendable {
-    public let byteCount: Int
-    public let owner: ObjectIdentifier
+final class CPUStorage: DeviceStorage, @unchecked Sendable {
+    let byteCount: Int
+    let owner: ObjectIdentifier
     let base: UnsafeMutableRawPointer
 
     init(byteCount: Int, owner: ObjectIdentifier) {
@@ -67,7 +67,7 @@ public final class CPUBackend: Backend {
     public static var kernelInstructionSet: String { String(cString: loom_cpu_kernel_isa()) }
 
     /// The values `LOOM_CPU_KERNELS` may take: unset, `auto` (the best the CPU has) or `baseline`.
-    public static func checkKernelOverride(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    package static func checkKernelOverride(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         guard let value = environment["LOOM_CPU_KERNELS"], !["", "auto", "baseline"].contains(value) else { return }
         throw LoomError.invalidArgument("LOOM_CPU_KERNELS=\(value) is not a kernel set: use 'baseline' or 'auto'")
     }
@@ -81,18 +81,16 @@ public final class CPUBackend: Backend {
 
     public func upload(_ bytes: UnsafeRawBufferPointer, to tensor: Tensor) throws {
         try Check.owned("upload", by: self, tensor)
-        guard bytes.count == tensor.byteCount else {
-            throw LoomError.shapeMismatch(op: "upload", detail: "\(bytes.count) bytes for \(tensor.byteCount)")
-        }
-        if bytes.count > 0 { raw(tensor).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+        try Check.transfer("upload", tensor, bytes: bytes.count)
+        if let source = bytes.baseAddress, bytes.count > 0 { raw(tensor).copyMemory(from: source, byteCount: bytes.count) }
     }
 
     public func download(_ tensor: Tensor, into bytes: UnsafeMutableRawBufferPointer) throws {
         try Check.owned("download", by: self, tensor)
-        guard bytes.count == tensor.byteCount else {
-            throw LoomError.shapeMismatch(op: "download", detail: "\(bytes.count) bytes for \(tensor.byteCount)")
+        try Check.transfer("download", tensor, bytes: bytes.count)
+        if let destination = bytes.baseAddress, bytes.count > 0 {
+            destination.copyMemory(from: raw(tensor), byteCount: bytes.count)
         }
-        if bytes.count > 0 { bytes.baseAddress!.copyMemory(from: raw(tensor), byteCount: bytes.count) }
     }
 
     public func synchronize() throws {}
@@ -112,10 +110,7 @@ public final class CPUBackend: Backend {
 
     public func copy(_ source: Tensor, to destination: Tensor) throws {
         try Check.owned("copy", by: self, source, destination)
-        try Check.sameCount("copy", source, destination)
-        guard source.dtype == destination.dtype else {
-            throw LoomError.dtypeMismatch(op: "copy", expected: destination.dtype, got: source.dtype)
-        }
+        try Check.copy(source, to: destination)
         if source.byteCount > 0 {
             raw(destination).copyMemory(from: raw(source), byteCount: source.byteCount)
         }
@@ -137,12 +132,10 @@ public final class CPUBackend: Backend {
         raw(t).assumingMemoryBound(to: Int32.self)
     }
 
-    /// Checks that every id in `indices` lies in `0..<bound` (the CPU path reports bad ids at once).
-    func checkIndices(_ op: String, _ indices: Tensor, bound: Int) throws {
-        let p = i32(indices)
-        for n in 0..<indices.count where p[n] < 0 || Int(p[n]) >= bound {
-            throw LoomError.indexOutOfRange(op: op, index: Int(p[n]), bound: bound)
-        }
+    /// Checks every id of `ids` against `rule` on the host before the op runs, so the CPU backend
+    /// reports a bad id at once (OpenCL kernels test the same rule and report at `synchronize`).
+    func checkIDs(_ op: String, _ ids: Tensor, _ rule: IDRule, bound: Int) throws {
+        try Check.ids(op, UnsafeBufferPointer(start: i32(ids), count: ids.count), rule, bound: bound)
     }
 
     /// Runs `body` over `0..<count` split into contiguous chunks, on up to `threads` threads.

@@ -8,6 +8,12 @@
 /// Each op has a plain reference on `CPUBackend` and a kernel (or CLBlast) on `OpenCLBackend`; the
 /// test suite checks them against each other and every backward op against finite differences.
 ///
+/// Bad operands throw before any work is enqueued, with the same `LoomError` case on every
+/// backend (one checker per op in `Checks+*.swift`): `dtypeMismatch`, `wrongBackend`,
+/// `shapeMismatch`, `invalidArgument` for a scalar out of its domain, and `indexOutOfRange` for an
+/// id outside its table — at once on the CPU, at the next `synchronize` or `download` on OpenCL,
+/// whose kernels skip the bad element and flag it.
+///
 /// A backend is used from one thread at a time.
 public protocol Backend: AnyObject {
     /// Short name for messages: `cpu`, `opencl:0:0`.
@@ -271,40 +277,6 @@ public protocol Backend: AnyObject {
                     momentum: Float, minGain: Float) throws
 }
 
-/// Operand checks of the t-SNE ops, shared by every backend.
-public enum TSNECheck {
-    /// N after checking `tsnePairForces`' operands.
-    public static func pairForces(_ y: Tensor, p: Tensor, forces: Tensor, stats: Tensor) throws -> Int {
-        let op = "tsnePairForces"
-        try Check.float(op, y, p, forces, stats)
-        let (n, c) = try Check.matrix(op, "y", y)
-        guard c == 2 else { throw LoomError.shapeMismatch(op: op, detail: "y must be (N, 2), got \(y.shape)") }
-        try Check.shape(op, "p", p, [n, n])
-        try Check.shape(op, "forces", forces, [n, 4])
-        try Check.shape(op, "stats", stats, [n, 3])
-        return n
-    }
-
-    /// N after checking `tsneGradient`'s operands.
-    public static func gradient(forces: Tensor, stats: Tensor, gradient: Tensor, divergence: Tensor) throws -> Int {
-        let op = "tsneGradient"
-        try Check.float(op, forces, stats, gradient, divergence)
-        let (n, c) = try Check.matrix(op, "forces", forces)
-        guard c == 4 else { throw LoomError.shapeMismatch(op: op, detail: "forces must be (N, 4), got \(forces.shape)") }
-        try Check.shape(op, "stats", stats, [n, 3])
-        try Check.shape(op, "gradient", gradient, [n, 2])
-        try Check.count(op, "divergence", divergence, 1)
-        return n
-    }
-
-    /// Checks `tsneUpdate`'s operands.
-    public static func update(_ y: Tensor, gradient: Tensor, velocity: Tensor, gains: Tensor) throws {
-        let op = "tsneUpdate"
-        try Check.float(op, y, gradient, velocity, gains)
-        try Check.sameCount(op, y, gradient, velocity, gains)
-    }
-}
-
 /// Inputs of `Backend.sampledSoftmax`. `B` examples, `S` sampled ids shared by the batch, `V`
 /// classes, `D` dimensions.
 public struct SampledSoftmaxProblem {
@@ -414,41 +386,6 @@ import Glibc
 import Darwin
 #endif
 
-extension SampledSoftmaxProblem {
-    /// Sizes of the problem, after checking every operand against `outputs`.
-    public func sizes(with outputs: SampledSoftmaxOutputs) throws -> (batch: Int, sampled: Int, classes: Int, dim: Int) {
-        let op = "sampledSoftmax"
-        let (b, d) = try Check.matrix(op, "inputs", inputs)
-        let (v, dw) = try Check.matrix(op, "weights", weights)
-        guard dw == d else { throw LoomError.shapeMismatch(op: op, detail: "inputs \(inputs.shape), weights \(weights.shape)") }
-        guard d > 0 else { throw LoomError.invalidArgument("\(op): the dimension must be at least 1") }
-        let s = sampled.count
-        try Check.dtype(op, labels, .int32)
-        try Check.dtype(op, sampled, .int32)
-        try Check.float(op, inputs, labelLogQ, sampledLogQ, weights, biases)
-        try Check.count(op, "labels", labels, b)
-        try Check.count(op, "labelLogQ", labelLogQ, b)
-        try Check.count(op, "sampledLogQ", sampledLogQ, s)
-        try Check.count(op, "biases", biases, v)
-        try Check.float(op, outputs.losses, outputs.gradLogits, outputs.gradInputs, outputs.gradLabelRows,
-                        outputs.gradLabelBiases, outputs.gradSampledRows, outputs.gradSampledBiases)
-        try Check.count(op, "losses", outputs.losses, b)
-        try Check.shape(op, "gradLogits", outputs.gradLogits, [b, s + 1])
-        try Check.shape(op, "gradInputs", outputs.gradInputs, [b, d])
-        try Check.shape(op, "gradLabelRows", outputs.gradLabelRows, [b, d])
-        try Check.count(op, "gradLabelBiases", outputs.gradLabelBiases, b)
-        try Check.shape(op, "gradSampledRows", outputs.gradSampledRows, [s, d])
-        try Check.count(op, "gradSampledBiases", outputs.gradSampledBiases, s)
-        return (b, s, v, d)
-    }
-
-    /// Every tensor of the problem and its outputs, for ownership checks.
-    public func allTensors(with o: SampledSoftmaxOutputs) -> [Tensor] {
-        [inputs, labels, sampled, labelLogQ, sampledLogQ, weights, biases, o.losses, o.gradLogits, o.gradInputs,
-         o.gradLabelRows, o.gradLabelBiases, o.gradSampledRows, o.gradSampledBiases]
-    }
-}
-
 /// Inputs of `Backend.negativeSampling`: `B` pairs, `K` negatives each, `V` words, `D` dimensions.
 public struct NegativeSamplingProblem {
     /// `(B, D)` the input vectors of the pairs.
@@ -465,31 +402,6 @@ public struct NegativeSamplingProblem {
         self.targets = targets
         self.negatives = negatives
         self.weights = weights
-    }
-
-    /// Sizes after checking every operand against `outputs`.
-    public func sizes(with o: NegativeSamplingOutputs) throws -> (batch: Int, negatives: Int, words: Int, dim: Int) {
-        let op = "negativeSampling"
-        let (b, d) = try Check.matrix(op, "inputs", inputs)
-        let (v, dw) = try Check.matrix(op, "weights", weights)
-        guard dw == d, d > 0 else {
-            throw LoomError.shapeMismatch(op: op, detail: "inputs \(inputs.shape), weights \(weights.shape)")
-        }
-        let (bn, k) = try Check.matrix(op, "negatives", negatives)
-        guard bn == b else { throw LoomError.shapeMismatch(op: op, detail: "negatives \(negatives.shape) for \(b) pairs") }
-        try Check.dtype(op, targets, .int32)
-        try Check.dtype(op, negatives, .int32)
-        try Check.float(op, inputs, weights, o.losses, o.gradInputs, o.gradTargetRows, o.gradNegativeRows)
-        try Check.count(op, "targets", targets, b)
-        try Check.count(op, "losses", o.losses, b)
-        try Check.shape(op, "gradInputs", o.gradInputs, [b, d])
-        try Check.shape(op, "gradTargetRows", o.gradTargetRows, [b, d])
-        try Check.shape(op, "gradNegativeRows", o.gradNegativeRows, [b * k, d])
-        return (b, k, v, d)
-    }
-
-    public func allTensors(with o: NegativeSamplingOutputs) -> [Tensor] {
-        [inputs, targets, negatives, weights, o.losses, o.gradInputs, o.gradTargetRows, o.gradNegativeRows]
     }
 }
 

@@ -237,11 +237,11 @@ public struct TensorArchive {
     }
 }
 
-/// 64-bit FNV-1a, incremental.
-public struct FNV1a {
-    public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
-    public init() {}
-    public mutating func combine(_ bytes: UnsafeRawBufferPointer) {
+/// 64-bit FNV-1a, incremental: the checksum of the values in a checkpoint.
+struct FNV1a {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+    init() {}
+    mutating func combine(_ bytes: UnsafeRawBufferPointer) {
         var h = value
         for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         value = h

@@ -59,12 +59,8 @@ public struct Word2VecTables {
         guard ids.count <= Int(Int32.max) else {
             throw LoomError.invalidArgument("word2vec tables: \(ids.count) corpus words do not fit int32 positions")
         }
-        if let bad = ids.firstIndex(where: { $0 < 0 || Int($0) >= v }) {
-            throw LoomError.indexOutOfRange(op: "word2vec tables", index: Int(ids[bad]), bound: v)
-        }
-        if let bad = aliasIndex.firstIndex(where: { $0 < 0 || Int($0) >= v }) {
-            throw LoomError.indexOutOfRange(op: "word2vec alias table", index: Int(aliasIndex[bad]), bound: v)
-        }
+        try ids.withUnsafeBufferPointer { try Check.ids("word2vec tables", $0, .row, bound: v) }
+        try aliasIndex.withUnsafeBufferPointer { try Check.ids("word2vec alias table", $0, .row, bound: v) }
         corpus = try backend.tensor(ids)
         self.keep = try backend.tensor(keep)
         self.aliasProbability = try backend.tensor(aliasProbability)
@@ -72,43 +68,13 @@ public struct Word2VecTables {
         sigmoid = try backend.tensor(Self.sigmoidTable(), shape: [2, Self.tableSize + 1])
     }
 
-    public static let tableSize = 1000
-    public static let maxExp: Float = 6
+    package static let tableSize = 1000
+    package static let maxExp: Float = 6
 
     /// word2vec.c's `expTable` (σ at 1001 points over [−6, 6]), then −log σ at the same points,
     /// computed in double and rounded once, so every backend reads the same numbers.
-    public static func sigmoidTable() -> [Float] {
+    package static func sigmoidTable() -> [Float] {
         let xs = (0...tableSize).map { (Double($0) / Double(tableSize) * 2 - 1) * Double(maxExp) }
         return xs.map { Float(1 / (1 + exp(-$0))) } + xs.map { Float(log1p(exp(-$0))) }
-    }
-}
-
-extension Check {
-    /// `word2vecPass` operands: parameters `(V, D)` float, stats `(2)` float, a pass within the corpus.
-    public static func word2vecPass(_ op: String, _ pass: Word2VecPass, tables t: Word2VecTables, input: Tensor,
-                                    output: Tensor, stats: Tensor) throws {
-        func bad(_ m: String) -> LoomError { .invalidArgument("\(op): \(m)") }
-        try float(op, input, output, stats, t.keep, t.aliasProbability, t.sigmoid)
-        try dtype(op, t.corpus, .int32)
-        try dtype(op, t.aliasIndex, .int32)
-        let v = t.vocabulary
-        guard input.shape.rank == 2, input.shape == output.shape, input.shape[0] == v else {
-            throw bad("input and output must both be (\(v), D), got \(input.shape) and \(output.shape)")
-        }
-        guard stats.count == 2 else { throw bad("stats must have 2 elements (Σ loss, pairs), got \(stats.count)") }
-        guard t.sigmoid.count == 2 * (Word2VecTables.tableSize + 1) else { throw bad("the sigmoid table must have 2 × 1001 entries") }
-        guard (1...Word2VecPass.maxWindow).contains(pass.window) else { throw bad("window must be in 1…\(Word2VecPass.maxWindow)") }
-        guard (1...Word2VecPass.maxNegatives).contains(pass.negatives) else {
-            throw bad("negatives must be in 1…\(Word2VecPass.maxNegatives)")
-        }
-        guard pass.sentenceLength >= 1 && pass.sentenceLength <= 1 << 16 else { throw bad("sentence length must be in 1…65536") }
-        let sentences = (t.corpus.count + pass.sentenceLength - 1) / pass.sentenceLength
-        guard pass.firstSentence >= 0, pass.sentenceCount >= 0, pass.firstSentence + pass.sentenceCount <= sentences else {
-            throw bad("sentences \(pass.firstSentence)..<\(pass.firstSentence + pass.sentenceCount) are outside the corpus's \(sentences)")
-        }
-        guard pass.learningRate.isFinite, pass.finalLearningRate.isFinite, pass.workers >= 0 else {
-            throw bad("learning rates must be finite and workers not negative")
-        }
-        guard input.count <= Int(Int32.max) else { throw bad("a \(input.shape) table does not fit int32 offsets") }
     }
 }

@@ -177,9 +177,9 @@ final class CLQueue: @unchecked Sendable {
 
 /// Device memory: the OpenCL backend's `DeviceStorage`. A zero-byte buffer holds no `cl_mem`
 /// (OpenCL cannot create one) and every op on it is a no-op.
-public final class CLBuffer: DeviceStorage, @unchecked Sendable {
-    public let byteCount: Int
-    public let owner: ObjectIdentifier
+final class CLBuffer: DeviceStorage, @unchecked Sendable {
+    let byteCount: Int
+    let owner: ObjectIdentifier
     let handle: cl_mem?
 
     init(context: CLContext, byteCount: Int, owner: ObjectIdentifier) throws {

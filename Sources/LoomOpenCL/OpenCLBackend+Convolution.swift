@@ -24,19 +24,17 @@ extension OpenCLBackend {
 
     public func relu(_ x: Tensor, into out: Tensor) throws {
         try Check.owned("relu", by: self, x, out)
-        try Check.float("relu", x, out)
-        try Check.sameCount("relu", x, out)
+        let n = try Check.elementwise("relu", x, out)
         try Check.fitsInt32("relu", x, out)
-        try launch(.elementwise, "relu_f32", global: out.count, [.tensor(x), .tensor(out), .int(out.count)])
+        try launch(.elementwise, "relu_f32", global: n, [.tensor(x), .tensor(out), .int(n)])
     }
 
     public func reluBackward(output y: Tensor, gradOutput: Tensor, into gradInput: Tensor) throws {
         try Check.owned("reluBackward", by: self, y, gradOutput, gradInput)
-        try Check.float("reluBackward", y, gradOutput, gradInput)
-        try Check.sameCount("reluBackward", y, gradOutput, gradInput)
+        let n = try Check.elementwise("reluBackward", y, gradOutput, gradInput)
         try Check.fitsInt32("reluBackward", y, gradOutput, gradInput)
-        try launch(.elementwise, "relu_backward", global: y.count,
-                   [.tensor(y), .tensor(gradOutput), .tensor(gradInput), .int(y.count)])
+        try launch(.elementwise, "relu_backward", global: n,
+                   [.tensor(y), .tensor(gradOutput), .tensor(gradInput), .int(n)])
     }
 
     public func maxPool(_ input: Tensor, _ g: ConvGeometry, into output: Tensor, argmax: Tensor) throws {

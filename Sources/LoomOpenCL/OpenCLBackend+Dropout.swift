@@ -14,12 +14,10 @@ extension OpenCLBackend {
     private func applyDropoutMask(_ op: String, _ x: Tensor, _ out: Tensor, _ keep: Float,
                                   _ seed: UInt64, _ stream: UInt64) throws {
         try Check.owned(op, by: self, x, out)
-        try Check.float(op, x, out)
-        try Check.sameCount(op, x, out)
-        try Check.probability(op, keep)
+        let n = try Check.dropout(op, x, out: out, keepProbability: keep)
         try Check.fitsInt32(op, x, out)
-        try launch(.dropout, "dropout_apply", global: x.count,
-                   [.tensor(x), .tensor(out), .int(x.count), .uint(Philox.keepThreshold(keep)), .float(1 / keep),
+        try launch(.dropout, "dropout_apply", global: n,
+                   [.tensor(x), .tensor(out), .int(n), .uint(Philox.keepThreshold(keep)), .float(1 / keep),
                     .ulong(seed), .ulong(stream)])
     }
 }

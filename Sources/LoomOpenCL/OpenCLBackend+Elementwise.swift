@@ -5,14 +5,11 @@ extension OpenCLBackend {
     /// Launches an elementwise kernel `(in…, out, n)` after the usual checks.
     private func elementwise(_ op: String, _ kernel: String, _ inputs: [Tensor], _ out: Tensor,
                              scalars: [Arg] = []) throws {
-        for t in inputs + [out] {
-            try Check.owned(op, by: self, t)
-            try Check.dtype(op, t, .float32)
-            try Check.sameCount(op, t, out)
-            try Check.fitsInt32(op, t)
-        }
-        try launch(.elementwise, kernel, global: out.count,
-                   scalars + inputs.map(Arg.tensor) + [.tensor(out), .int(out.count)])
+        let tensors = inputs + [out]
+        try Check.owned(op, by: self, tensors)
+        let n = try Check.elementwise(op, tensors)
+        try Check.fitsInt32(op, tensors)
+        try launch(.elementwise, kernel, global: n, scalars + inputs.map(Arg.tensor) + [.tensor(out), .int(n)])
     }
 
     public func add(_ a: Tensor, _ b: Tensor, into out: Tensor) throws {
@@ -29,33 +26,29 @@ extension OpenCLBackend {
 
     public func scale(_ x: Tensor, by factor: Float) throws {
         try Check.owned("scale", by: self, x)
-        try Check.float("scale", x)
+        let n = try Check.elementwise("scale", x)
         try Check.fitsInt32("scale", x)
-        try launch(.elementwise, "scale_f32", global: x.count, [.tensor(x), .float(factor), .int(x.count)])
+        try launch(.elementwise, "scale_f32", global: n, [.tensor(x), .float(factor), .int(n)])
     }
 
     public func addRowVector(_ vector: Tensor, to x: Tensor) throws {
         try Check.owned("addRowVector", by: self, vector, x)
-        try Check.float("addRowVector", vector, x)
-        let (rows, cols) = try Check.matrix("addRowVector", "x", x)
-        try Check.count("addRowVector", "vector", vector, cols)
-        try Check.fitsInt32("addRowVector", x)
+        let s = try Check.addRowVector(vector, x: x)
+        try Check.fitsInt32("addRowVector", vector, x)
         try launch(.elementwise, "add_row_vector", global: x.count,
-                   [.tensor(vector), .tensor(x), .int(rows), .int(cols)])
+                   [.tensor(vector), .tensor(x), .int(s.rows), .int(s.columns)])
     }
 
     public func sumRows(_ x: Tensor, into out: Tensor, accumulate: Bool) throws {
         try Check.owned("sumRows", by: self, x, out)
-        try Check.float("sumRows", x, out)
-        let (rows, cols) = try Check.matrix("sumRows", "x", x)
-        try Check.count("sumRows", "out", out, cols)
-        try Check.fitsInt32("sumRows", x)
-        if rows == 0 {
+        let s = try Check.sumRows(x, out: out)
+        try Check.fitsInt32("sumRows", x, out)
+        if s.rows == 0 {
             if !accumulate { try fill(out, value: 0) }
             return
         }
-        try launch(.elementwise, "sum_rows", global: cols,
-                   [.tensor(x), .tensor(out), .int(rows), .int(cols), .int(accumulate ? 1 : 0)])
+        try launch(.elementwise, "sum_rows", global: s.columns,
+                   [.tensor(x), .tensor(out), .int(s.rows), .int(s.columns), .int(accumulate ? 1 : 0)])
     }
 
     public func sigmoid(_ x: Tensor, into out: Tensor) throws {

@@ -2,48 +2,37 @@ import LoomCore
 import LoomKernels
 
 extension OpenCLBackend {
-    private func lstmSizes(_ op: String, gates: Tensor, _ others: [Tensor]) throws -> (Int, Int) {
-        try Check.owned(op, by: self, gates)
-        try Check.float(op, gates)
-        let (b, h4) = try Check.matrix(op, "gates", gates)
-        guard h4 % 4 == 0 else { throw LoomError.shapeMismatch(op: op, detail: "gates \(gates.shape) is not (B, 4H)") }
-        for t in others {
-            try Check.owned(op, by: self, t)
-            try Check.float(op, t)
-            try Check.shape(op, "state", t, [b, h4 / 4])
-        }
-        try Check.fitsInt32(op, gates)
-        return (b, h4 / 4)
-    }
-
     public func lstmGatesForward(gates: Tensor, previousCell: Tensor, cell: Tensor, hidden: Tensor) throws {
-        let (b, h) = try lstmSizes("lstmGatesForward", gates: gates, [previousCell, cell, hidden])
+        let op = "lstmGatesForward"
+        try Check.owned(op, by: self, gates, previousCell, cell, hidden)
+        let s = try Check.lstmGatesForward(gates: gates, previousCell: previousCell, cell: cell, hidden: hidden)
+        try Check.fitsInt32(op, gates, previousCell, cell, hidden)
+        let (b, h) = (s.batch, s.hidden)
         try launch(.lstmGates, "lstm_gates_forward", global: b * h,
                    [.tensor(gates), .tensor(previousCell), .tensor(cell), .tensor(hidden), .int(b), .int(h)])
     }
 
     public func lstmGatesBackward(gates: Tensor, previousCell: Tensor, cell: Tensor, gradHidden: Tensor,
                                   gradCell: Tensor, gradGates: Tensor) throws {
-        let (b, h) = try lstmSizes("lstmGatesBackward", gates: gates, [previousCell, cell, gradHidden, gradCell])
-        try Check.owned("lstmGatesBackward", by: self, gradGates)
-        try Check.shape("lstmGatesBackward", "gradGates", gradGates, gates.shape)
+        let op = "lstmGatesBackward"
+        try Check.owned(op, by: self, gates, previousCell, cell, gradHidden, gradCell, gradGates)
+        let s = try Check.lstmGatesBackward(gates: gates, previousCell: previousCell, cell: cell, gradHidden: gradHidden,
+                                            gradCell: gradCell, gradGates: gradGates)
+        try Check.fitsInt32(op, gates, previousCell, cell, gradHidden, gradCell, gradGates)
+        let (b, h) = (s.batch, s.hidden)
         try launch(.lstmGates, "lstm_gates_backward", global: b * h,
                    [.tensor(gates), .tensor(previousCell), .tensor(cell), .tensor(gradHidden), .tensor(gradCell),
                     .tensor(gradGates), .int(b), .int(h)])
     }
 
-    private func checkLengths(_ op: String, _ lengths: Tensor, batch: Int, step: Int) throws {
-        try Check.owned(op, by: self, lengths)
-        try Check.dtype(op, lengths, .int32)
-        try Check.count(op, "lengths", lengths, batch)
-        guard step >= 0, step <= Int(Int32.max) else { throw LoomError.invalidArgument("\(op): step \(step) is out of range") }
-    }
-
     public func lstmGatesForward(gates: Tensor, previousCell: Tensor, previousHidden: Tensor, cell: Tensor,
                                  hidden: Tensor, lengths: Tensor, step: Int) throws {
         let op = "lstmGatesForward"
-        let (b, h) = try lstmSizes(op, gates: gates, [previousCell, previousHidden, cell, hidden])
-        try checkLengths(op, lengths, batch: b, step: step)
+        try Check.owned(op, by: self, gates, previousCell, previousHidden, cell, hidden, lengths)
+        let s = try Check.lstmGatesForward(gates: gates, previousCell: previousCell, previousHidden: previousHidden,
+                                           cell: cell, hidden: hidden, lengths: lengths, step: step)
+        try Check.fitsInt32(op, gates, previousCell, previousHidden, cell, hidden, lengths)
+        let (b, h) = (s.batch, s.hidden)
         try launch(.lstmGates, "lstm_gates_forward_masked", global: b * h,
                    [.tensor(gates), .tensor(previousCell), .tensor(previousHidden), .tensor(cell), .tensor(hidden),
                     .tensor(lengths), .int(step), .int(b), .int(h)])
@@ -53,10 +42,13 @@ extension OpenCLBackend {
                                   gradCell: Tensor, gradGates: Tensor, gradPreviousHidden: Tensor, lengths: Tensor,
                                   step: Int) throws {
         let op = "lstmGatesBackward"
-        let (b, h) = try lstmSizes(op, gates: gates, [previousCell, cell, gradHidden, gradCell, gradPreviousHidden])
-        try Check.owned(op, by: self, gradGates)
-        try Check.shape(op, "gradGates", gradGates, gates.shape)
-        try checkLengths(op, lengths, batch: b, step: step)
+        let tensors = [gates, previousCell, cell, gradHidden, gradCell, gradGates, gradPreviousHidden, lengths]
+        try Check.owned(op, by: self, tensors)
+        let s = try Check.lstmGatesBackward(gates: gates, previousCell: previousCell, cell: cell, gradHidden: gradHidden,
+                                            gradCell: gradCell, gradGates: gradGates,
+                                            gradPreviousHidden: gradPreviousHidden, lengths: lengths, step: step)
+        try Check.fitsInt32(op, tensors)
+        let (b, h) = (s.batch, s.hidden)
         try launch(.lstmGates, "lstm_gates_backward_masked", global: b * h,
                    [.tensor(gates), .tensor(previousCell), .tensor(cell), .tensor(gradHidden), .tensor(gradCell),
                     .tensor(gradGates), .tensor(gradPreviousHidden), .tensor(lengths), .int(step), .int(b), .int(h)])
@@ -65,9 +57,12 @@ extension OpenCLBackend {
     public func sampledSoftmax(_ problem: SampledSoftmaxProblem, outputs o: SampledSoftmaxOutputs,
                                lossScale: Float) throws {
         let op = "sampledSoftmax"
-        for t in problem.allTensors(with: o) { try Check.owned(op, by: self, t) }
-        let (b, s, v, d) = try problem.sizes(with: o)
-        try Check.fitsInt32(op, problem.weights, o.gradLogits)
+        let tensors = problem.allTensors(with: o)
+        try Check.owned(op, by: self, tensors)
+        let sizes = try Check.sampledSoftmax(problem, outputs: o)
+        try Check.fitsInt32(op, tensors)
+        // Labels and samples are checked in the kernel (IDRule.row) and reported at the next synchronize.
+        let (b, s, v, d) = (sizes.batch, sizes.sampled, sizes.classes, sizes.dim)
         let exampleKernel = try kernel(.sampledSoftmax, "sampled_softmax_example")
         let group = powerOfTwoGroup(exampleKernel, cap: max(32, min(256, max(s + 1, d))))
         try launchRows(.sampledSoftmax, "sampled_softmax_example", rows: b, groupSize: group,
@@ -92,9 +87,12 @@ extension OpenCLBackend {
     public func negativeSampling(_ problem: NegativeSamplingProblem, outputs o: NegativeSamplingOutputs,
                                  lossScale: Float) throws {
         let op = "negativeSampling"
-        for t in problem.allTensors(with: o) { try Check.owned(op, by: self, t) }
-        let (b, k, v, d) = try problem.sizes(with: o)
-        try Check.fitsInt32(op, problem.weights, o.gradNegativeRows)
+        let tensors = problem.allTensors(with: o)
+        try Check.owned(op, by: self, tensors)
+        let sizes = try Check.negativeSampling(problem, outputs: o)
+        try Check.fitsInt32(op, tensors)
+        // Targets and negatives are checked in the kernel (IDRule.row) and reported at the next synchronize.
+        let (b, k, v, d) = (sizes.batch, sizes.negatives, sizes.words, sizes.dim)
         let group = powerOfTwoGroup(try kernel(.negativeSampling, "negative_sampling_pair"), cap: max(32, min(128, d)))
         try launchRows(.negativeSampling, "negative_sampling_pair", rows: b, groupSize: group,
                        [.tensor(problem.inputs), .tensor(problem.targets), .tensor(problem.negatives),

@@ -5,32 +5,21 @@ extension OpenCLBackend {
     public func applyUpdate(_ rule: UpdateRule, parameter: Tensor, gradient: Tensor, state: [Tensor],
                             rows: Tensor?) throws {
         let op = "applyUpdate"
-        try Check.owned(op, by: self, parameter, gradient)
-        try Check.float(op, parameter, gradient)
-        try Check.fitsInt32(op, parameter, gradient)
-        guard state.count == rule.stateCount else {
-            throw LoomError.invalidArgument("\(op): \(rule) keeps \(rule.stateCount) state tensors, got \(state.count)")
-        }
-        for s in state {
-            try Check.owned(op, by: self, s)
-            try Check.float(op, s)
-            try Check.sameCount(op, parameter, s)
-        }
+        let tensors = [parameter, gradient] + state + (rows.map { [$0] } ?? [])
+        try Check.owned(op, by: self, tensors)
+        let sizes = try Check.applyUpdate(rule, parameter: parameter, gradient: gradient, state: state, rows: rows)
+        try Check.fitsInt32(op, tensors)
         // Layout shared by every update kernel: p, g, rows, n, d, v, err, then the rule's own.
         var common: [Arg] = [.tensor(parameter), .tensor(gradient)]
-        if let rows {
-            try Check.owned(op, by: self, rows)
-            try Check.dtype(op, rows, .int32)
-            let (v, d) = try Check.matrix(op, "parameter", parameter)
-            try Check.shape(op, "gradient", gradient, [rows.count, d])
-            common += [.tensor(rows), .int(gradient.count), .int(d), .int(v), .errorWord]
+        if let rows, sizes.isSparse {
+            // Row ids are checked in the kernel (IDRule.row) and reported at the next synchronize.
+            common += [.tensor(rows), .int(sizes.elements), .int(sizes.dim), .int(sizes.parameterRows), .errorWord]
         } else {
-            try Check.sameCount(op, parameter, gradient)
             // Dense: d = 0 and the rows argument is never read (the gradient stands in for it).
             let placeholder = Tensor(storage: gradient.storage, offset: 0, shape: [0], dtype: .int32)
-            common += [.tensor(placeholder), .int(gradient.count), .int(0), .int(0), .errorWord]
+            common += [.tensor(placeholder), .int(sizes.elements), .int(0), .int(0), .errorWord]
         }
-        let n = gradient.count
+        let n = sizes.elements
         switch rule {
         case let .sgd(lr):
             try launch(.optimizers, "sgd_update", global: n, common + [.float(lr)])

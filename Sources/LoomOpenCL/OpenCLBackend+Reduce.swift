@@ -14,9 +14,8 @@ extension OpenCLBackend {
     /// the partials into `result`.
     private func reduce(_ op: String, _ x: Tensor, _ result: Tensor, _ accumulate: Bool, square: Bool) throws {
         try Check.owned(op, by: self, x, result)
-        try Check.float(op, x, result)
-        try Check.count(op, "result", result, 1)
-        try Check.fitsInt32(op, x)
+        _ = try Check.reduction(op, x, result: result)
+        try Check.fitsInt32(op, x, result)
         let partialKernel = try kernel(.reduce, "reduce_partial")
         let group = powerOfTwoGroup(partialKernel)
         let groups = max(1, min(Self.maxReductionGroups, (x.count + group - 1) / group))
@@ -33,10 +32,9 @@ extension OpenCLBackend {
 
     public func clipByGlobalNorm(_ x: Tensor, sumOfSquares: Tensor, maxNorm: Float) throws {
         try Check.owned("clipByGlobalNorm", by: self, x, sumOfSquares)
-        try Check.float("clipByGlobalNorm", x, sumOfSquares)
-        try Check.count("clipByGlobalNorm", "sumOfSquares", sumOfSquares, 1)
-        try Check.fitsInt32("clipByGlobalNorm", x)
-        try launch(.reduce, "clip_by_global_norm", global: x.count,
-                   [.tensor(x), .int(x.count), .tensor(sumOfSquares), .float(maxNorm)])
+        let n = try Check.clipByGlobalNorm(x, sumOfSquares: sumOfSquares, maxNorm: maxNorm)
+        try Check.fitsInt32("clipByGlobalNorm", x, sumOfSquares)
+        try launch(.reduce, "clip_by_global_norm", global: n,
+                   [.tensor(x), .int(n), .tensor(sumOfSquares), .float(maxNorm)])
     }
 }

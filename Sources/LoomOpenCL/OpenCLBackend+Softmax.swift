@@ -10,10 +10,9 @@ extension OpenCLBackend {
 
     public func softmax(_ logits: Tensor, into out: Tensor) throws {
         try Check.owned("softmax", by: self, logits, out)
-        try Check.float("softmax", logits, out)
-        let (n, c) = try Check.matrix("softmax", "logits", logits)
-        try Check.shape("softmax", "out", out, logits.shape)
+        let s = try Check.softmax(logits, out: out)
         try Check.fitsInt32("softmax", logits, out)
+        let (n, c) = (s.rows, s.columns)
         guard c > 0 else { return }
         let group = try rowGroup("softmax_rows", .softmax, columns: c)
         try launchRows(.softmax, "softmax_rows", rows: n, groupSize: group,
@@ -23,17 +22,11 @@ extension OpenCLBackend {
     public func softmaxCrossEntropy(_ logits: Tensor, labels: Tensor, probabilities: Tensor, losses: Tensor) throws {
         let op = "softmaxCrossEntropy"
         try Check.owned(op, by: self, logits, labels, probabilities, losses)
-        try Check.float(op, logits, probabilities, losses)
-        try Check.dtype(op, labels, .int32)
-        let (n, c) = try Check.matrix(op, "logits", logits)
-        try Check.shape(op, "probabilities", probabilities, logits.shape)
-        try Check.count(op, "labels", labels, n)
-        try Check.count(op, "losses", losses, n)
-        try Check.fitsInt32(op, logits, probabilities)
-        guard c > 0 else {
-            if n > 0 { throw LoomError.shapeMismatch(op: op, detail: "logits have no classes") }
-            return
-        }
+        let s = try Check.softmaxCrossEntropy(logits, labels: labels, probabilities: probabilities, losses: losses)
+        try Check.fitsInt32(op, logits, labels, probabilities, losses)
+        // Labels are checked in the kernel (IDRule.classOrPadding) and reported at the next synchronize.
+        let (n, c) = (s.rows, s.columns)
+        guard n > 0 else { return }
         let group = try rowGroup("softmax_xent", .softmax, columns: c)
         try launchRows(.softmax, "softmax_xent", rows: n, groupSize: group,
                        [.tensor(logits), .tensor(labels), .tensor(probabilities), .tensor(losses), .int(n), .int(c),
@@ -44,12 +37,9 @@ extension OpenCLBackend {
                                             scale: Float) throws {
         let op = "softmaxCrossEntropyBackward"
         try Check.owned(op, by: self, probabilities, labels, gradLogits)
-        try Check.float(op, probabilities, gradLogits)
-        try Check.dtype(op, labels, .int32)
-        let (n, c) = try Check.matrix(op, "probabilities", probabilities)
-        try Check.shape(op, "gradLogits", gradLogits, probabilities.shape)
-        try Check.count(op, "labels", labels, n)
-        try Check.fitsInt32(op, probabilities, gradLogits)
+        let s = try Check.softmaxCrossEntropyBackward(probabilities: probabilities, labels: labels, gradLogits: gradLogits)
+        try Check.fitsInt32(op, probabilities, labels, gradLogits)
+        let (n, c) = (s.rows, s.columns)
         try launch(.softmax, "softmax_xent_backward", global: n * c,
                    [.tensor(probabilities), .tensor(labels), .tensor(gradLogits), .int(n), .int(c), .float(scale),
                     .errorWord])
@@ -58,8 +48,10 @@ extension OpenCLBackend {
     public func maskedSoftmax(_ logits: Tensor, lengths: Tensor, rowsPerLength: Int, into out: Tensor) throws {
         let op = "maskedSoftmax"
         try Check.owned(op, by: self, logits, lengths, out)
-        let (n, c) = try Check.maskedSoftmax(logits, lengths: lengths, rowsPerLength: rowsPerLength, out: out)
-        try Check.fitsInt32(op, logits, out)
+        let s = try Check.maskedSoftmax(logits, lengths: lengths, rowsPerLength: rowsPerLength, out: out)
+        try Check.fitsInt32(op, logits, lengths, out)
+        // Lengths are checked in the kernel (IDRule.length) and reported at the next synchronize.
+        let (n, c) = (s.rows, s.columns)
         guard c > 0, n > 0 else { return }
         let group = try rowGroup("softmax_masked_rows", .softmax, columns: c)
         try launchRows(.softmax, "softmax_masked_rows", rows: n, groupSize: group,
@@ -70,7 +62,8 @@ extension OpenCLBackend {
     public func softmaxBackward(output: Tensor, gradOutput: Tensor, into gradInput: Tensor) throws {
         let op = "softmaxBackward"
         try Check.owned(op, by: self, output, gradOutput, gradInput)
-        let (n, c) = try Check.softmaxBackward(output, gradOutput: gradOutput, gradInput: gradInput)
+        let s = try Check.softmaxBackward(output, gradOutput: gradOutput, gradInput: gradInput)
+        let (n, c) = (s.rows, s.columns)
         try Check.fitsInt32(op, output, gradOutput, gradInput)
         guard c > 0, n > 0 else { return }
         let group = try rowGroup("softmax_backward_rows", .softmax, columns: c)

@@ -7,7 +7,7 @@ extension OpenCLBackend {
     public func tsnePairForces(_ y: Tensor, p: Tensor, forces: Tensor, stats: Tensor, divergence: Bool) throws {
         let op = "tsnePairForces"
         try Check.owned(op, by: self, y, p, forces, stats)
-        let n = try TSNECheck.pairForces(y, p: p, forces: forces, stats: stats)
+        let n = try Check.tsnePairForces(y, p: p, forces: forces, stats: stats)
         try Check.fitsInt32(op, y, p, forces, stats)
         guard n > 0 else { return }
         // One work-group per point; small problems get small groups.
@@ -21,8 +21,8 @@ extension OpenCLBackend {
                              divergence: Tensor) throws {
         let op = "tsneGradient"
         try Check.owned(op, by: self, forces, stats, gradient, divergence)
-        let n = try TSNECheck.gradient(forces: forces, stats: stats, gradient: gradient, divergence: divergence)
-        try Check.fitsInt32(op, forces, stats, gradient)
+        let n = try Check.tsneGradient(forces: forces, stats: stats, gradient: gradient, divergence: divergence)
+        try Check.fitsInt32(op, forces, stats, gradient, divergence)
         // Z goes to the first element of the reduction scratch; the queue is in order, so the
         // gradient kernel reads it before any later op reuses the scratch.
         let totals = Tensor(storage: partials, shape: [1], dtype: .float32)
@@ -37,10 +37,10 @@ extension OpenCLBackend {
                            momentum: Float, minGain: Float) throws {
         let op = "tsneUpdate"
         try Check.owned(op, by: self, y, gradient, velocity, gains)
-        try TSNECheck.update(y, gradient: gradient, velocity: velocity, gains: gains)
+        let n = try Check.tsneUpdate(y, gradient: gradient, velocity: velocity, gains: gains)
         try Check.fitsInt32(op, y, gradient, velocity, gains)
-        try launch(.tsne, "tsne_update", global: y.count,
-                   [.tensor(y), .tensor(gradient), .tensor(velocity), .tensor(gains), .int(y.count),
+        try launch(.tsne, "tsne_update", global: n,
+                   [.tensor(y), .tensor(gradient), .tensor(velocity), .tensor(gains), .int(n),
                     .float(learningRate), .float(momentum), .float(minGain)])
     }
 }

@@ -8,10 +8,13 @@ extension OpenCLBackend {
     public func word2vecPass(_ pass: Word2VecPass, tables t: Word2VecTables, input: Tensor, output: Tensor,
                              stats: Tensor) throws {
         let op = "word2vecPass"
-        try Check.owned(op, by: self, input, output, stats, t.corpus, t.keep, t.aliasProbability, t.aliasIndex, t.sigmoid)
-        try Check.word2vecPass(op, pass, tables: t, input: input, output: output, stats: stats)
+        let tensors = [input, output, stats] + t.allTensors
+        try Check.owned(op, by: self, tensors)
+        // Corpus and alias ids were checked on the host when the tables were made; the kernel
+        // skips and flags a bad one all the same.
+        let d = try Check.word2vecPass(op, pass, tables: t, input: input, output: output, stats: stats)
+        try Check.fitsInt32(op, tensors)
         guard pass.sentenceCount > 0 else { return }
-        let d = input.shape[1]
         let name = "w2v_pass"
         let group = powerOfTwoGroup(try kernel(.word2vec, name), cap: 64)
         let groups = min(pass.workers == 0 ? 8 * max(1, info.computeUnits) : pass.workers, pass.sentenceCount)

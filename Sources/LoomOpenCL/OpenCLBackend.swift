@@ -27,8 +27,16 @@ public final class OpenCLBackend: Backend {
     let buildOptions = "-cl-std=CL1.2"
     private var programs: [KernelSources.Family: CLProgram] = [:]
     private var kernels: [String: CLKernel] = [:]
-    /// The error word kernels set bits in (see `common.cl`).
+    /// The error word kernels flag bad ids in (see `common.cl`): op bits, then the first bad id,
+    /// its bound and its op's bit.
     private var errorWord: CLBuffer!
+    private static let errorWordBytes = 16
+    /// The ops behind the error word's bits, as `Kernels/common.cl` numbers them.
+    private static let errorOps: [(bit: Int32, op: String)] = [
+        (1, "gather"), (2, "scatterAdd"), (4, "softmaxCrossEntropy"), (8, "applyUpdate"), (16, "sampledSoftmax"),
+        (32, "maskedSoftmax"), (64, "negativeSampling"), (128, "word2vecPass"), (256, "embeddingBag"),
+        (512, "embeddingBagBackward"), (1024, "softmaxCrossEntropyBackward"),
+    ]
     /// Scratch for two-stage reductions: one partial per work-group.
     var partials: CLBuffer!
     static let maxReductionGroups = 256
@@ -56,7 +64,7 @@ public final class OpenCLBackend: Backend {
         self.context = try CLContext(device: found.id)
         self.queue = try CLQueue(context: context, device: found.id, profiling: profiling)
         self.cache = useDiskCache ? ProgramCache(directory: cacheDirectory ?? ProgramCache.defaultDirectory) : nil
-        self.errorWord = try CLBuffer(context: context, byteCount: 4, owner: ObjectIdentifier(self))
+        self.errorWord = try CLBuffer(context: context, byteCount: Self.errorWordBytes, owner: ObjectIdentifier(self))
         self.partials = try CLBuffer(context: context, byteCount: 4 * Self.maxReductionGroups,
                                      owner: ObjectIdentifier(self))
         try resetErrorWord()
@@ -88,15 +96,13 @@ public final class OpenCLBackend: Backend {
 
     public func upload(_ bytes: UnsafeRawBufferPointer, to tensor: Tensor) throws {
         try Check.owned("upload", by: self, tensor)
-        guard bytes.count == tensor.byteCount else {
-            throw LoomError.shapeMismatch(op: "upload", detail: "\(bytes.count) bytes for \(tensor.byteCount)")
-        }
-        guard bytes.count > 0 else { return }
+        try Check.transfer("upload", tensor, bytes: bytes.count)
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
         releaseCompletedUploads(all: false)
         // A non-blocking write from a private copy: the caller may reuse its memory at once, and the
         // device keeps running the work already enqueued.
         let staging = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 64)
-        staging.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        staging.copyMemory(from: source, byteCount: bytes.count)
         var event: cl_event?
         let code = clEnqueueWriteBuffer(queue.handle, mem(tensor), cl_bool(CL_FALSE), tensor.byteOffset, bytes.count,
                                         staging, 0, nil, &event)
@@ -109,9 +115,7 @@ public final class OpenCLBackend: Backend {
 
     public func download(_ tensor: Tensor, into bytes: UnsafeMutableRawBufferPointer) throws {
         try Check.owned("download", by: self, tensor)
-        guard bytes.count == tensor.byteCount else {
-            throw LoomError.shapeMismatch(op: "download", detail: "\(bytes.count) bytes for \(tensor.byteCount)")
-        }
+        try Check.transfer("download", tensor, bytes: bytes.count)
         if bytes.count > 0 {
             try OpenCLError.check(clEnqueueReadBuffer(queue.handle, mem(tensor), cl_bool(CL_TRUE), tensor.byteOffset,
                                                       bytes.count, bytes.baseAddress, 0, nil, nil),
@@ -141,10 +145,7 @@ public final class OpenCLBackend: Backend {
 
     public func copy(_ source: Tensor, to destination: Tensor) throws {
         try Check.owned("copy", by: self, source, destination)
-        try Check.sameCount("copy", source, destination)
-        guard source.dtype == destination.dtype else {
-            throw LoomError.dtypeMismatch(op: "copy", expected: destination.dtype, got: source.dtype)
-        }
+        try Check.copy(source, to: destination)
         guard source.byteCount > 0 else { return }
         try enqueue("copy") { event in
             clEnqueueCopyBuffer(queue.handle, mem(source), mem(destination), source.byteOffset,
@@ -230,10 +231,10 @@ public final class OpenCLBackend: Backend {
                 var m: cl_mem? = (t.storage as! CLBuffer).handle
                 try OpenCLError.check(clSetKernelArg(k.handle, cl_uint(index), MemoryLayout<cl_mem?>.size, &m),
                                       "clSetKernelArg(\(name), \(index))")
-                try k.set(index + 1, Int32(t.offset))
+                try k.set(index + 1, try Self.int32(t.offset, name, index + 1))
                 index += 2
                 continue
-            case let .int(v): try k.set(index, Int32(v))
+            case let .int(v): try k.set(index, try Self.int32(v, name, index))
             case let .uint(v): try k.set(index, v)
             case let .ulong(v): try k.set(index, cl_ulong(v))
             case let .float(v): try k.set(index, v)
@@ -251,6 +252,15 @@ public final class OpenCLBackend: Backend {
         try enqueue(name) { event in
             clEnqueueNDRangeKernel(queue.handle, k.handle, 1, nil, &globalSize, &localSize, 0, nil, event)
         }
+    }
+
+    /// A kernel's int argument; ops check their sizes first (`Check.fitsInt32`), so this only
+    /// guards against a size no check covered.
+    private static func int32(_ value: Int, _ kernel: String, _ index: Int) throws -> Int32 {
+        guard let v = Int32(exactly: value) else {
+            throw LoomError.unsupported("\(kernel): argument \(index) is \(value), beyond the kernels' 32-bit ints")
+        }
+        return v
     }
 
     /// Launches one work-group of `groupSize` items per row (`rows` groups).
@@ -303,21 +313,23 @@ public final class OpenCLBackend: Backend {
     }
 
     private func resetErrorWord() throws {
-        var zero: Int32 = 0
-        try OpenCLError.check(clEnqueueWriteBuffer(queue.handle, errorWord.handle, cl_bool(CL_TRUE), 0, 4, &zero,
-                                                   0, nil, nil), "clEnqueueWriteBuffer")
+        var zero = [Int32](repeating: 0, count: Self.errorWordBytes / 4)
+        try OpenCLError.check(clEnqueueWriteBuffer(queue.handle, errorWord.handle, cl_bool(CL_TRUE), 0, Self.errorWordBytes,
+                                                   &zero, 0, nil, nil), "clEnqueueWriteBuffer")
     }
 
-    /// Reads the error word; throws (and clears it) when a kernel flagged a bad id.
+    /// Reads the error word; when a kernel flagged a bad id, clears it and throws
+    /// `LoomError.indexOutOfRange` for the first one (as the CPU backend reports it before the op;
+    /// here the bad elements were skipped). Other ops that flagged since are named with it.
     private func checkErrorWord() throws {
-        var word: Int32 = 0
-        try OpenCLError.check(clEnqueueReadBuffer(queue.handle, errorWord.handle, cl_bool(CL_TRUE), 0, 4, &word,
-                                                  0, nil, nil), "clEnqueueReadBuffer")
-        guard word != 0 else { return }
+        var word = [Int32](repeating: 0, count: Self.errorWordBytes / 4)
+        try OpenCLError.check(clEnqueueReadBuffer(queue.handle, errorWord.handle, cl_bool(CL_TRUE), 0, Self.errorWordBytes,
+                                                  &word, 0, nil, nil), "clEnqueueReadBuffer")
+        guard word[0] != 0 else { return }
         try resetErrorWord()
-        let ops = [(1, "gather"), (2, "scatterAdd"), (4, "softmaxCrossEntropy"), (8, "applyUpdate"),
-                   (16, "sampledSoftmax"), (32, "maskedSoftmax (a length)")].filter { word & Int32($0.0) != 0 }.map(\.1)
-        throw LoomError.invalidArgument(
-            "an id out of range reached the device in \(ops.joined(separator: ", ")); the affected elements were skipped")
+        let first = Self.errorOps.first { $0.bit == word[3] }?.op ?? "a kernel"
+        let others = Self.errorOps.filter { word[0] & $0.bit != 0 && $0.bit != word[3] }.map(\.op)
+        let op = others.isEmpty ? first : "\(first) (and \(others.joined(separator: ", ")))"
+        throw LoomError.indexOutOfRange(op: op, index: Int(word[1]), bound: Int(word[2]))
     }
 }

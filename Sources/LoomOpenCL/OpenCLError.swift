@@ -53,7 +53,7 @@ public enum OpenCLError: Error, CustomStringConvertible {
     }
 
     /// The `CL_…` name of an OpenCL error code.
-    public static func name(of code: Int32) -> String {
+    static func name(of code: Int32) -> String {
         switch code {
         case 0: return "CL_SUCCESS"
         case -1: return "CL_DEVICE_NOT_FOUND"
@@ -120,7 +120,7 @@ public enum OpenCLError: Error, CustomStringConvertible {
     }
 
     /// The name of a CLBlast status code (CLBlast's own codes are -2048…-2000; the rest are OpenCL's).
-    public static func clblastName(of status: Int32) -> String {
+    static func clblastName(of status: Int32) -> String {
         switch status {
         case -2048: return "CLBlastNotImplemented"
         case -2046: return "CLBlastInvalidMatrixA"

@@ -63,8 +63,12 @@ final class ShapeTests: XCTestCase {
         let c = Tensor(storage: FakeStorage(4 * 8), shape: [2, 4], dtype: .float32)
         XCTAssertEqual(try GemmSizes.resolve("gemm", a, b, c, transposeA: false, transposeB: false, batched: false),
                        GemmSizes(m: 2, n: 4, k: 3))
-        XCTAssertThrowsError(try GemmSizes.resolve("gemm", a, b, c, transposeA: true, transposeB: false, batched: false))
-        XCTAssertThrowsError(try GemmSizes.resolve("gemm", a, b, c, transposeA: false, transposeB: false, batched: true))
+        assertLoomError(.shapeMismatch) {
+            _ = try GemmSizes.resolve("gemm", a, b, c, transposeA: true, transposeB: false, batched: false)
+        }
+        assertLoomError(.shapeMismatch) {
+            _ = try GemmSizes.resolve("gemm", a, b, c, transposeA: false, transposeB: false, batched: true)
+        }
     }
 
     func testAdamStepSize() {

@@ -121,6 +121,45 @@ func assertThrows(_ fragment: String, file: StaticString = #filePath, line: UInt
     }
 }
 
+/// A `LoomError` case without its payload: what operand tests assert (the case, not the message).
+enum LoomErrorCase: String, CustomStringConvertible {
+    case shapeMismatch, dtypeMismatch, wrongBackend, indexOutOfRange, invalidArgument, unsupported, invalidData, io
+
+    var description: String { "LoomError.\(rawValue)" }
+
+    /// Whether `error` is a `LoomError` of this case.
+    func matches(_ error: Error) -> Bool {
+        switch self {
+        case .shapeMismatch: if case LoomError.shapeMismatch = error { return true }
+        case .dtypeMismatch: if case LoomError.dtypeMismatch = error { return true }
+        case .wrongBackend: if case LoomError.wrongBackend = error { return true }
+        case .indexOutOfRange: if case LoomError.indexOutOfRange = error { return true }
+        case .invalidArgument: if case LoomError.invalidArgument = error { return true }
+        case .unsupported: if case LoomError.unsupported = error { return true }
+        case .invalidData: if case LoomError.invalidData = error { return true }
+        case .io: if case LoomError.io = error { return true }
+        }
+        return false
+    }
+}
+
+/// Asserts that `body` throws a `LoomError` of case `expected`, and returns it (nil after a failure).
+@discardableResult
+func assertLoomError(_ expected: LoomErrorCase, _ what: String = "", file: StaticString = #filePath, line: UInt = #line,
+                     _ body: () throws -> Void) -> LoomError? {
+    do {
+        try body()
+        XCTFail("\(what): expected \(expected), nothing was thrown", file: file, line: line)
+        return nil
+    } catch {
+        guard expected.matches(error), let loom = error as? LoomError else {
+            XCTFail("\(what): expected \(expected), got \(String(reflecting: error))", file: file, line: line)
+            return nil
+        }
+        return loom
+    }
+}
+
 /// A file of the shared data folder: `$LOOM_SHARED_DATA/relative` when that variable is set, else
 /// `../shared/data/relative` beside the repository (found from this file's path, so the tests do
 /// not depend on the working directory). Callers skip, visibly, when the file is absent.

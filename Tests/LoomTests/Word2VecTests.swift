@@ -527,16 +527,17 @@ final class Word2VecTests: XCTestCase {
         let x = try be.zeros([problem.v, problem.d]), stats = try be.zeros([2])
         var pass = problem.pass
         pass.sentenceCount = 30
-        assertThrows("are outside the corpus's 24") { try be.word2vecPass(pass, tables: tables, input: x, output: x, stats: stats) }
+        assertLoomError(.invalidArgument) { try be.word2vecPass(pass, tables: tables, input: x, output: x, stats: stats) }
         pass = problem.pass
         pass.window = 0
-        assertThrows("window must be in 1…64") { try be.word2vecPass(pass, tables: tables, input: x, output: x, stats: stats) }
+        assertLoomError(.invalidArgument) { try be.word2vecPass(pass, tables: tables, input: x, output: x, stats: stats) }
         let narrow = try be.zeros([problem.v - 1, problem.d])
-        assertThrows("must both be (40, D)") { try be.word2vecPass(problem.pass, tables: tables, input: narrow, output: narrow, stats: stats) }
-        assertThrows("index 40 out of range 0..<40") {
+        assertLoomError(.shapeMismatch) { try be.word2vecPass(problem.pass, tables: tables, input: narrow, output: narrow, stats: stats) }
+        let error = assertLoomError(.indexOutOfRange) {
             _ = try Word2VecTables(corpus: [1, 40], keep: problem.keep, aliasProbability: problem.noise.probability,
                                    aliasIndex: problem.noise.alias, on: be)
         }
+        XCTAssertEqual(error, .indexOutOfRange(op: "word2vec tables", index: 40, bound: 40))
     }
 
     // MARK: Bad input
