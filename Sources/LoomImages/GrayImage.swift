@@ -199,6 +199,9 @@ public enum IDXFile {
             let o = 4 + 4 * d
             dims.append(Int(data[o]) << 24 | Int(data[o + 1]) << 16 | Int(data[o + 2]) << 8 | Int(data[o + 3]))
         }
+        // Dimensions are signed 32-bit in the format; a larger one is damage, and two of at most
+        // 2³¹ − 1 multiply without overflow even when another dimension is 0.
+        guard dims.allSatisfy({ $0 <= Int(Int32.max) }) else { throw fail("a dimension over 2³¹ − 1 in \(dims)") }
         var count = 1
         for d in dims {
             let (product, overflow) = count.multipliedReportingOverflow(by: d)
@@ -218,7 +221,8 @@ public enum IDXFile {
         guard dims.count == 3, dims[1] > 0, dims[2] > 0 else {
             throw LoomError.invalidData("\(url.path): expected N × rows × columns images, got dimensions \(dims)")
         }
-        let size = dims[1] * dims[2]
+        let (size, overflow) = dims[1].multipliedReportingOverflow(by: dims[2])
+        guard !overflow else { throw LoomError.invalidData("\(url.path): \(dims[1]) × \(dims[2]) pixels do not fit in memory") }
         return (0..<dims[0]).map { GrayImage(width: dims[2], height: dims[1], pixels: Array(values[($0 * size)..<(($0 + 1) * size)])) }
     }
 

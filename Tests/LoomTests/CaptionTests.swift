@@ -196,6 +196,11 @@ final class CaptionTests: XCTestCase {
         XCTAssertEqual(images[1], GrayImage(width: 3, height: 2, pixels: [6, 7, 8, 9, 10, 11]))
         try Data(idx.dropLast()).write(to: dir.appendingPathComponent("short.idx"))
         assertThrows("needs 12 bytes, the file has 11") { _ = try IDXFile.images(dir.appendingPathComponent("short.idx")) }
+        // Found by fuzzing (a trap before): no images of 4·10⁹ × 4·10⁹ pixels, whose size overflows.
+        try Data([0, 0, 8, 3, 0, 0, 0, 0, 0xf8, 0xfc, 0xff, 0xfd, 0xf7, 0xf6, 0xf5, 0xfa]).write(to: dir.appendingPathComponent("huge.idx"))
+        assertThrows("a dimension over 2³¹ − 1") { _ = try IDXFile.images(dir.appendingPathComponent("huge.idx")) }
+        try Data([0, 0, 8, 3, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff]).write(to: dir.appendingPathComponent("wide.idx"))
+        XCTAssertEqual(try IDXFile.images(dir.appendingPathComponent("wide.idx")).count, 0, "no images, and no overflow")
         // Scenes: deterministic, captioned in reading order, written and read back.
         let photos = (0..<10).map { GrayImage(width: 28, height: 28, pixels: [UInt8](repeating: UInt8(20 * $0 + 10), count: 784)) }
         let scenes = Scenes.make(count: 20, images: photos, labels: Array(0..<10), seed: 7, prefix: "t-")
