@@ -13,6 +13,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // Inflate and CRC-32 for zip entries (the zip directory itself is read in LoomData).
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // MARK: C libraries (system modules, found with pkg-config)
@@ -22,7 +24,8 @@ let package = Package(
                        providers: [.apt(["libclblast-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Not named CZlib: ZIPFoundation's module map already defines a module of that name.
+        .systemLibrary(name: "CLoomZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
 
@@ -59,10 +62,11 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log")]),
         // MARK: Text and models
         // Corpora, vocabularies, id streams, downloads.
-        .target(name: "LoomData", dependencies: ["LoomCore", "CZlib"]),
+        .target(name: "LoomData",
+                dependencies: ["LoomCore", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         // Images: 8-bit greyscale pictures, PNG through libpng, JPEG through libjpeg-turbo, IDX files
         // (MNIST, Fashion-MNIST).
-        .target(name: "LoomImages", dependencies: ["LoomCore", "CPNG", "CTurboJPEG", "CZlib"]),
+        .target(name: "LoomImages", dependencies: ["LoomCore", "CPNG", "CTurboJPEG", "CLoomZlib"]),
         // Word vectors on the host: formats, neighbours, analogies, evaluation.
         .target(name: "LoomEmbeddings", dependencies: ["LoomCore", "COpenBLAS"]),
         // word2vec: samplers, batches, skip-gram and CBOW training on any Backend.
@@ -98,7 +102,8 @@ let package = Package(
                           path: "Benchmarks/LoomBench"),
 
         // MARK: Tests
-        .testTarget(name: "LoomTests", dependencies: ["Loom", "LoomKernels"]),
+        .testTarget(name: "LoomTests",
+                    dependencies: ["Loom", "LoomKernels", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -3,14 +3,15 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CZlib
 import Foundation
 import Loom
 @testable import LoomData
 import XCTest
+import ZIPFoundation
 
 // `loom corpus download`, offline: a tiny HTTP server on 127.0.0.1 serves zips this file builds
-// with zlib, and the downloader, the zip reader and the corpus catalog are run against it.
+// (deflated with ZIPFoundation's zlib), and the downloader, the zip reader and the corpus catalog
+// are run against it.
 
 final class DownloadTests: XCTestCase {
     private var folder: URL!
@@ -316,6 +317,98 @@ final class DownloadTests: XCTestCase {
         XCTAssertEqual(files(in: cache.appendingPathComponent("corpora")), [])
     }
 
+    func testSizeGuards() throws {
+        let out = folder.appendingPathComponent("out/entry.txt")
+        // An entry that declares 10^15 bytes (in its ZIP64 fields) is refused before anything is written.
+        let huge = TestZip.make([.init(name: "huge.txt", data: Self.readme, deflate: true,
+                                       storedSize: 1_000_000_000_000_000)], zip64: true)
+        let hugeURL = folder.appendingPathComponent("huge.zip")
+        try Data(huge).write(to: hugeURL)
+        let archive = try ZipArchive(hugeURL)
+        XCTAssertEqual(archive.entries.first?.uncompressedSize, 1_000_000_000_000_000)
+        var calls = 0
+        expectError(try archive.extract("huge.txt", to: out) { _, _ in calls += 1 }, .io,
+                    "huge.zip: entry 'huge.txt' unpacks to 1,000,000,000,000,000 bytes", "free on the file system of",
+                    "nothing was written")
+        XCTAssertEqual(calls, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.deletingLastPathComponent().path), "not even its folder")
+
+        // A zip bomb: 8 MiB of zeros deflate to some 8 KB, and the entry claims 1000 bytes.
+        let bomb = TestZip.make([.init(name: "bomb", data: [UInt8](repeating: 0, count: 8 << 20), deflate: true,
+                                       storedSize: 1000)])
+        XCTAssertLessThan(bomb.count, 20_000)
+        let bombURL = folder.appendingPathComponent("bomb.zip")
+        try Data(bomb).write(to: bombURL)
+        var most = 0
+        expectError(try ZipArchive(bombURL).extract("bomb", to: out) { done, _ in most = max(most, done) }, .invalidData,
+                    "bomb.zip: entry 'bomb' is damaged", "more than the 1000 bytes", "zip bomb")
+        XCTAssertLessThanOrEqual(most, 1000, "it stops at the declared size")
+        XCTAssertEqual(files(in: out.deletingLastPathComponent()), [], "no file, no temporary")
+    }
+
+    func testFailedExtractionKeepsThePreviousFile() throws {
+        let out = folder.appendingPathComponent("tiny.txt")
+        let good = Array("the last good copy\n".utf8)
+        try Data(good).write(to: out)
+        let damaged = TestZip.make([.init(name: "tiny.txt", data: Self.corpus, deflate: true, storedCRC: 0x1234_5678)])
+        let url = folder.appendingPathComponent("damaged.zip")
+        try Data(damaged).write(to: url)
+        expectError(try ZipArchive(url).extract("tiny.txt", to: out), .invalidData, "damaged.zip", "CRC-32 mismatch",
+                    "0x12345678")
+        XCTAssertEqual(contents(out), good)
+        XCTAssertEqual(files(in: folder), ["damaged.zip", "tiny.txt"], "no temporary left")
+    }
+
+    func testDeflateStreamsThatRunPastTheirEntryStop() throws {
+        // "endless": a stored block that announces 65,535 bytes and brings 3, in a 1 MB entry.
+        // ZIPFoundation's own Archive.extract (0.9.20, Linux) reads on to the end of the file and
+        // loops there forever on this. "cut": the first 1000 bytes of a longer stream.
+        let zip = TestZip.make([
+            .init(name: "endless", data: [], deflate: true, storedSize: 1_000_000,
+                  payload: [0x00, 0xff, 0xff, 0x00, 0x00, 1, 2, 3]),
+            .init(name: "cut", data: Self.corpus, deflate: true, payload: Array(TestZip.deflate(Self.corpus).prefix(1000))),
+        ])
+        let url = folder.appendingPathComponent("runs-on.zip")
+        try Data(zip).write(to: url)
+        for name in ["endless", "cut"] {
+            let out = folder.appendingPathComponent(name)
+            let done = DispatchSemaphore(value: 0)
+            let box = ResultBox()
+            Thread {
+                box.result = Result { try ZipArchive(url).extract(name, to: out) }
+                done.signal()
+            }.start()
+            guard done.wait(timeout: .now() + 30) == .success else { return XCTFail("extracting '\(name)' does not stop") }
+            expectError(try XCTUnwrap(box.result).get(), .invalidData, "runs-on.zip: entry '\(name)' is damaged")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out.path))
+        }
+        XCTAssertEqual(files(in: folder), ["runs-on.zip"])
+    }
+
+    func testReadsArchivesZIPFoundationWrites() throws {
+        let url = folder.appendingPathComponent("written.zip")
+        let members: [(String, [UInt8], CompressionMethod)] = [("corpus.txt", Self.corpus, .deflate),
+                                                               ("README", Self.readme, .none)]
+        do {
+            let writer = try ZIPFoundation.Archive(url: url, accessMode: .create)
+            for (name, data, method) in members {
+                try writer.addEntry(with: name, type: .file, uncompressedSize: Int64(data.count),
+                                    compressionMethod: method) { position, size in
+                    Data(data[Int(position)..<(Int(position) + size)])
+                }
+            }
+        }
+        let archive = try ZipArchive(url)
+        XCTAssertEqual(archive.entries.map(\.name), ["corpus.txt", "README"])
+        XCTAssertEqual(archive.entries.map(\.method), [8, 0])
+        for (name, data, _) in members {
+            let out = folder.appendingPathComponent("out/" + name)
+            let entry = try archive.extract(name, to: out)
+            XCTAssertEqual(entry.crc32, TestZip.crc(data))
+            XCTAssertEqual(contents(out), data, name)
+        }
+    }
+
     // MARK: Names and URLs
 
     func testResolve() throws {
@@ -409,6 +502,8 @@ enum TestZip {
         var storedCRC: UInt32? = nil
         var storedSize: Int? = nil
         var method: UInt16? = nil
+        /// The entry's bytes as stored, instead of `data` (deflated or not).
+        var payload: [UInt8]? = nil
     }
 
     /// A zip of `files`; `zip64` writes every size and offset in ZIP64 records, as `zip` does when
@@ -417,7 +512,7 @@ enum TestZip {
         var out: [UInt8] = [], directory: [UInt8] = []
         let saturated = le(0xFFFF_FFFF as UInt32)
         for f in files {
-            let payload = f.deflate ? deflate(f.data) : f.data
+            let payload = f.payload ?? (f.deflate ? deflate(f.data) : f.data)
             let method = f.method ?? (f.deflate ? 8 : 0)
             let crc = f.storedCRC ?? crc(f.data)
             let name = Array(f.name.utf8)
@@ -454,29 +549,20 @@ enum TestZip {
         return out
     }
 
-    static func crc(_ data: [UInt8]) -> UInt32 {
-        UInt32(truncatingIfNeeded: data.withUnsafeBufferPointer { CZlib.crc32(0, $0.baseAddress, uInt($0.count)) })
-    }
+    static func crc(_ data: [UInt8]) -> UInt32 { Data(data).crc32(checksum: 0) }
 
-    /// Raw deflate (window bits −15: no zlib header), as zip stores it.
+    /// Raw deflate (no zlib header), as zip stores it: ZIPFoundation's compressor.
     static func deflate(_ data: [UInt8]) -> [UInt8] {
-        var stream = z_stream()
-        guard deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY,
-                            ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return [] }
-        defer { deflateEnd(&stream) }
-        var input = data
-        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(data.count))) + 64)
-        let status = input.withUnsafeMutableBufferPointer { inp in
-            output.withUnsafeMutableBufferPointer { outp -> Int32 in
-                stream.next_in = inp.baseAddress
-                stream.avail_in = uInt(inp.count)
-                stream.next_out = outp.baseAddress
-                stream.avail_out = uInt(outp.count)
-                return CZlib.deflate(&stream, Z_FINISH)
-            }
+        var out: [UInt8] = []
+        let source = Data(data)
+        do {
+            _ = try Data.compress(size: Int64(source.count), bufferSize: 64 * 1024, provider: { position, size in
+                source.subdata(in: Int(position)..<(Int(position) + size))
+            }, consumer: { out += $0 })
+        } catch {
+            return []
         }
-        guard status == Z_STREAM_END else { return [] }
-        return Array(output.prefix(Int(stream.total_out)))
+        return out
     }
 
     private static func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
@@ -499,6 +585,10 @@ final class TestHTTPServer {
         case truncated([UInt8], claimed: Int)
         /// Headers and a few bytes, then silence until the client hangs up (at most 5 s).
         case stall
+        /// A 301 to this path at this server's port, with https://.
+        case redirectToHTTPS(String)
+        /// That status with a short body.
+        case status(Int)
     }
 
     let port: Int
@@ -551,6 +641,24 @@ final class TestHTTPServer {
             throw LoomError.io("test server: bind/listen failed: \(String(cString: strerror(errno)))")
         }
         return (fd, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
+    /// Whether something accepts connections on `port` of 127.0.0.1 within `seconds`.
+    static func waitUntilListening(port: Int, seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            guard let fd = try? tcpSocket() else { return false }
+            var address = loopback(port: port)
+            let connected = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                }
+            }
+            _ = close(fd)
+            if connected { return true }
+            usleep(50_000)
+        }
+        return false
     }
 
     /// A non-blocking socket whose connection to `port` on 127.0.0.1 is under way.
@@ -669,10 +777,19 @@ final class TestHTTPServer {
             reply("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789")
             var entry = pollfd(fd: client, events: Int16(POLLIN), revents: 0)
             _ = poll(&entry, 1, 5000)
+        case let .redirectToHTTPS(target)?:
+            reply("HTTP/1.1 301 Moved\r\nLocation: https://127.0.0.1:\(port)\(target)\r\nContent-Length: 0\r\n\r\n")
+        case let .status(code)?:
+            reply("HTTP/1.1 \(code) Something\r\nContent-Length: 5\r\nConnection: close\r\n\r\noops\n")
         }
     }
 }
 
 private extension Array where Element == UInt8 {
     func ends(with suffix: [UInt8]) -> Bool { count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix }
+}
+
+/// A result handed from a worker thread to the test, after a semaphore.
+private final class ResultBox: @unchecked Sendable {
+    var result: Result<ZipEntry, Error>?
 }
