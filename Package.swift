@@ -15,6 +15,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         // Inflate and CRC-32 for zip entries (the zip directory itself is read in LoomData).
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        // HTTP and HTTPS downloads (FoundationNetworking's URLSession traps on some broken responses).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
     ],
     targets: [
         // MARK: C libraries (system modules, found with pkg-config)
@@ -63,7 +67,12 @@ let package = Package(
         // MARK: Text and models
         // Corpora, vocabularies, id streams, downloads.
         .target(name: "LoomData",
-                dependencies: ["LoomCore", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+                dependencies: ["LoomCore", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                               .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOPosix", package: "swift-nio"),
+                               .product(name: "NIOHTTP1", package: "swift-nio"),
+                               .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         // Images: 8-bit greyscale pictures, PNG through libpng, JPEG through libjpeg-turbo, IDX files
         // (MNIST, Fashion-MNIST).
         .target(name: "LoomImages", dependencies: ["LoomCore", "CPNG", "CTurboJPEG", "CLoomZlib"]),
