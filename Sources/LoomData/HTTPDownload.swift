@@ -5,13 +5,13 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import AsyncHTTPClient
+internal import AsyncHTTPClient
 import Foundation
 import LoomCore
-import NIOCore
-import NIOHTTP1
-import NIOPosix
-import NIOSSL
+internal import NIOCore
+internal import NIOHTTP1
+internal import NIOPosix
+internal import NIOSSL
 
 /// Fetches a file over HTTP or HTTPS into a local file, through async-http-client (SwiftNIO, TLS
 /// by NIOSSL/BoringSSL, the system's certificate authorities).
@@ -103,16 +103,21 @@ public struct HTTPDownloader: Sendable {
             try? client.syncShutdown()
             try? group.syncShutdownGracefully()
         }
+        var headers = HTTPHeaders()
+        headers.add(name: "User-Agent", value: userAgent)
+        headers.add(name: "Accept-Encoding", value: "identity")
+        // A fresh connection for each request (redirects included), as a server may close one it
+        // keeps alive at any time, and the client does not retry on another.
+        headers.add(name: "Connection", value: "close")
+        let request: HTTPClient.Request
+        do {
+            request = try HTTPClient.Request(url: address, method: .GET, headers: headers)
+        } catch {
+            throw LoomError.invalidArgument("cannot download '\(url)': \(error)")
+        }
         let transfer = Transfer(address: address, destination: destination, maxRedirects: maxRedirects,
                                 progress: progress)
         do {
-            var headers = HTTPHeaders()
-            headers.add(name: "User-Agent", value: userAgent)
-            headers.add(name: "Accept-Encoding", value: "identity")
-            // A fresh connection for each request (redirects included), as a server may close one
-            // it keeps alive at any time, and the client does not retry on another.
-            headers.add(name: "Connection", value: "close")
-            let request = try HTTPClient.Request(url: address, method: .GET, headers: headers)
             let saved = try client.execute(request: request, delegate: transfer, eventLoop: .indifferent)
                 .futureResult.wait()
             return HTTPDownload(byteCount: saved, url: transfer.current.absoluteString)
