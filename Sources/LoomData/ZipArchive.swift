@@ -46,7 +46,7 @@ public struct ZipEntry: Equatable, Sendable {
 /// Inflating and CRC-32 are ZIPFoundation's (`Data.decompress`, `Data.crc32`); the directory is
 /// read here. ZIPFoundation's own reader (`Archive`) is not used: in 0.9.20 on Linux its
 /// `extract` reads on past an entry's data to the end of the file and then loops forever when the
-/// deflate stream has not ended (a 107-byte file is enough), its listing stops silently at an
+/// deflate stream has not ended (a 108-byte file is enough), its listing stops silently at an
 /// encrypted or damaged directory record, it does not notice split archives, and it keeps the
 /// method, flags and offsets private. So the compressed bytes reach ZIPFoundation through a
 /// provider that ends at the entry's end.
