@@ -14,6 +14,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // Inflate and CRC-32 for zip entries (the zip directory itself is read in LoomData).
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        // HTTP and HTTPS downloads (FoundationNetworking's URLSession traps on some broken responses).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
     ],
     targets: [
         // MARK: C libraries (system modules, found with pkg-config)
@@ -23,7 +29,8 @@ let package = Package(
                        providers: [.apt(["libclblast-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Not named CZlib: ZIPFoundation's module map already defines a module of that name.
+        .systemLibrary(name: "CLoomZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
 
@@ -60,10 +67,16 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log")]),
         // MARK: Text and models
         // Corpora, vocabularies, id streams, downloads.
-        .target(name: "LoomData", dependencies: ["LoomCore", "CZlib"]),
+        .target(name: "LoomData",
+                dependencies: ["LoomCore", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                               .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOPosix", package: "swift-nio"),
+                               .product(name: "NIOHTTP1", package: "swift-nio"),
+                               .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         // Images: 8-bit greyscale pictures, PNG through libpng, JPEG through libjpeg-turbo, IDX files
         // (MNIST, Fashion-MNIST).
-        .target(name: "LoomImages", dependencies: ["LoomCore", "CPNG", "CTurboJPEG", "CZlib"]),
+        .target(name: "LoomImages", dependencies: ["LoomCore", "CPNG", "CTurboJPEG", "CLoomZlib"]),
         // Word vectors on the host: formats, neighbours, analogies, evaluation.
         .target(name: "LoomEmbeddings", dependencies: ["LoomCore", "COpenBLAS"]),
         // word2vec: samplers, batches, skip-gram and CBOW training on any Backend.
@@ -102,7 +115,9 @@ let package = Package(
                           path: "Benchmarks/LoomBench"),
 
         // MARK: Tests
-        .testTarget(name: "LoomTests", dependencies: ["Loom", "LoomKernels", "LoomTensorBoard"]),
+        .testTarget(name: "LoomTests",
+                    dependencies: ["Loom", "LoomKernels", "LoomTensorBoard",
+                                   .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
     ],
     swiftLanguageModes: [.v5]
 )

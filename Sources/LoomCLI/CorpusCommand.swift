@@ -46,7 +46,7 @@ struct CorpusDownload: ParsableCommand {
 struct CorpusImport: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Check and unpack a corpus zip you downloaded yourself (e.g. over HTTPS) into the cache.")
+        abstract: "Check and unpack a corpus zip you downloaded yourself (e.g. on another machine) into the cache.")
 
     @Argument(help: "Corpus name, e.g. text8.")
     var name: String

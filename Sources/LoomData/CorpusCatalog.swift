@@ -5,7 +5,7 @@ import LoomCore
 public struct CorpusSource: Equatable, Sendable {
     /// The name users type (`--corpus text8`); also the unpacked file's name in the cache.
     public var name: String
-    /// An `http://` URL of a zip archive.
+    /// An `http://` or `https://` URL of a zip archive.
     public var url: String
     /// The zip's exact size in bytes; nil skips the check.
     public var zipSize: Int?
@@ -123,8 +123,8 @@ public enum CorpusCatalog {
         return target
     }
 
-    /// Unpacks a zip the user fetched themselves (for instance where HTTPS is required) into the
-    /// cache, with the same checks as a download. The user's zip is left in place.
+    /// Unpacks a zip the user fetched themselves (for instance on a machine with network access)
+    /// into the cache, with the same checks as a download. The user's zip is left in place.
     @discardableResult
     public static func importZip(_ name: String, from localZip: URL, cacheDirectory: URL = defaultCacheDirectory,
                                  progress: ((CorpusProgress) -> Void)? = nil) throws -> URL {
@@ -259,6 +259,6 @@ public enum CorpusCatalog {
     private static func megabytes(_ n: Int) -> String { "\(Int((Double(n) / 1e6).rounded())) MB" }
 
     private static func host(of url: String) -> String {
-        (try? HTTPLocation.parse(url).host) ?? url
+        URL(string: url)?.host ?? url
     }
 }

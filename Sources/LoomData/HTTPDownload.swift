@@ -1,25 +1,42 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+internal import AsyncHTTPClient
 import Foundation
 import LoomCore
+internal import NIOCore
+internal import NIOHTTP1
+internal import NIOPosix
+internal import NIOSSL
 
-/// Fetches a file over plain HTTP/1.1 into a local file — just enough of HTTP to download a
-/// corpus, on POSIX sockets, with no dependency on libcurl.
+/// Fetches a file over HTTP or HTTPS into a local file, through async-http-client (SwiftNIO, TLS
+/// by NIOSSL/BoringSSL, the system's certificate authorities).
 ///
 /// ```swift
-/// let result = try HTTPDownloader().download("http://mattmahoney.net/dc/text8.zip", to: zipURL) { done, total in
+/// let result = try HTTPDownloader().download("https://example.org/dc/text8.zip", to: zipURL) { done, total in
 ///     print(done, total ?? -1)
 /// }
 /// ```
 ///
-/// - The request is a `GET` with `Host`, `User-Agent` and `Connection: close`; the body may come
-///   with a `Content-Length`, chunked, or run until the server closes the connection.
-/// - Up to `maxRedirects` redirects (301, 302, 303, 307, 308) are followed, relative or absolute.
-/// - The body streams to the file through `AtomicFileWriter`: until the last byte has arrived and
-///   checked out nothing appears under the final name, so an interrupted download leaves no half
-///   file behind.
-/// - `https://` (asked for, or redirected to) is a `LoomError.unsupported` saying how to go on.
-///   Every other failure — no network, unknown host, connection refused, a stalled connection, an
-///   HTTP error status, a body shorter than its `Content-Length` — is a `LoomError.io` naming the
-///   URL and the reason.
+/// - One `GET`; up to `maxRedirects` redirects are followed (to `http://` or `https://`).
+/// - The body streams to the file through `AtomicFileWriter` as it arrives; it is never held in
+///   memory, and the next piece is read only once the last one is written. Until the last byte has
+///   arrived and checked out nothing appears under the final name, so an interrupted download
+///   leaves the previous file, if any, untouched and no half file behind.
+/// - A body shorter than its `Content-Length`, or cut off inside a chunked body, is an error, as is
+///   every other failure — no network, unknown host, connection refused, a connection that stays
+///   silent for `timeout` seconds, a TLS failure, an HTTP status other than 200 — each a
+///   `LoomError.io` naming the URL and the reason.
+/// - The progress callback runs on the download's own thread, one call at a time, in order;
+///   `download` returns after the last one.
+///
+/// FoundationNetworking's `URLSession` is not used: in Swift 6.3.1 on Linux it stops the process
+/// (a `fatalError` in `_NativeProtocol.transferCompleted`) when a server closes the connection in
+/// the middle of the response headers, or sends a chunked body with trailer fields.
 public struct HTTPDownloader: Sendable {
     /// Called with the bytes received so far and the total when the server announced it.
     public typealias Progress = (_ bytesSoFar: Int, _ totalBytes: Int?) -> Void
@@ -29,137 +46,98 @@ public struct HTTPDownloader: Sendable {
     /// How many redirects to follow before giving up.
     public var maxRedirects: Int
     public var userAgent: String
-    /// What the HTTPS error tells the user to do once they have fetched the file themselves;
-    /// completes "Download URL yourself (…), then …". The corpus catalog names its import command.
-    public var afterManualDownload: String
+    /// Appended to failures to reach the server, for a machine that is offline: completes
+    /// "…; on a machine without access, download URL elsewhere, then …". The corpus catalog names
+    /// its import command. Nil adds nothing.
+    public var afterManualDownload: String?
+    /// A PEM file of certificate authorities to trust for HTTPS besides the system's (a mirror
+    /// behind a company's TLS proxy, a test server). Nil: the system's only.
+    public var additionalTrustRoots: URL?
 
     public init(timeout: Double = 30, maxRedirects: Int = 5, userAgent: String = "Loom/1.0",
-                afterManualDownload: String = "use the local copy") {
+                afterManualDownload: String? = nil, additionalTrustRoots: URL? = nil) {
         self.timeout = timeout
         self.maxRedirects = maxRedirects
         self.userAgent = userAgent
         self.afterManualDownload = afterManualDownload
+        self.additionalTrustRoots = additionalTrustRoots
     }
 
     /// Downloads `url` to `destination` (replacing it only once the whole body has arrived).
     @discardableResult
     public func download(_ url: String, to destination: URL, progress: Progress? = nil) throws -> HTTPDownload {
-        guard timeout > 0, maxRedirects >= 0, !userAgent.contains(where: { $0.isNewline }) else {
-            throw LoomError.invalidArgument("HTTPDownloader: the timeout must be positive, maxRedirects not "
-                                            + "negative, and the user agent one line")
+        guard timeout > 0, timeout <= 86_400, maxRedirects >= 0, !userAgent.contains(where: { $0.isNewline }) else {
+            throw LoomError.invalidArgument("HTTPDownloader: the timeout must be positive (at most a day), "
+                                            + "maxRedirects not negative, and the user agent one line")
         }
-        var location: HTTPLocation
+        let text = url.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let address = URL(string: text), let scheme = address.scheme?.lowercased() else {
+            throw LoomError.invalidArgument("cannot download '\(url)': not an absolute URL (expected http://host/path "
+                                            + "or https://host/path)")
+        }
+        guard scheme == "http" || scheme == "https" else {
+            throw LoomError.invalidArgument("cannot download '\(url)': \(scheme):// URLs are not supported "
+                                            + "(only http:// and https://)")
+        }
+        guard let host = address.host, !host.isEmpty else {
+            throw LoomError.invalidArgument("cannot download '\(url)': no host name")
+        }
+        if let roots = additionalTrustRoots, !FileManager.default.isReadableFile(atPath: roots.path) {
+            throw LoomError.io("cannot read the certificate authorities in \(roots.path): no such file")
+        }
+
+        let wait = TimeAmount.nanoseconds(Int64((timeout * 1e9).rounded()))
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let roots = additionalTrustRoots { tls.additionalTrustRoots = [.file(roots.path)] }
+        var configuration = HTTPClient.Configuration(
+            tlsConfiguration: tls,
+            redirectConfiguration: maxRedirects == 0 ? .disallow : .follow(max: maxRedirects, allowCycles: true),
+            timeout: .init(connect: wait, read: wait),
+            decompression: .disabled)
+        configuration.connectionPool.retryConnectionEstablishment = false  // one attempt, its own error
+
+        // A thread of its own: the delegate writes to disk on it, which holds back the next read.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let client = HTTPClient(eventLoopGroup: group, configuration: configuration)
+        defer {
+            try? client.syncShutdown()
+            try? group.syncShutdownGracefully()
+        }
+        var headers = HTTPHeaders()
+        headers.add(name: "User-Agent", value: userAgent)
+        headers.add(name: "Accept-Encoding", value: "identity")
+        // A fresh connection for each request (redirects included), as a server may close one it
+        // keeps alive at any time, and the client does not retry on another.
+        headers.add(name: "Connection", value: "close")
+        let request: HTTPClient.Request
         do {
-            location = try HTTPLocation.parse(url)
-        } catch let failure as HTTPLocation.Failure {
-            throw error(failure, asking: url, redirectedTo: nil)
+            request = try HTTPClient.Request(url: address, method: .GET, headers: headers)
+        } catch {
+            throw LoomError.invalidArgument("cannot download '\(url)': \(error)")
         }
-        var redirects = 0
-        while true {
-            let outcome: Outcome
-            do {
-                outcome = try fetch(location, to: destination, progress: progress)
-            } catch let failure as TransferFailure {
-                throw LoomError.io("cannot download \(Self.context(url, location)): \(failure.reason)")
+        let transfer = Transfer(address: address, destination: destination, maxRedirects: maxRedirects,
+                                progress: progress)
+        do {
+            let saved = try client.execute(request: request, delegate: transfer, eventLoop: .indifferent)
+                .futureResult.wait()
+            return HTTPDownload(byteCount: saved, url: transfer.current.absoluteString)
+        } catch {
+            let (reason, reachable) = transfer.describe(error, seconds: Self.seconds(timeout))
+            var message = "cannot download \(Self.context(text, transfer.current)): \(reason)"
+            if !reachable, let next = afterManualDownload {
+                message += "; on a machine without access, download \(text) elsewhere, then \(next)"
             }
-            switch outcome {
-            case let .saved(count):
-                return HTTPDownload(byteCount: count, url: location.description)
-            case let .redirect(target):
-                redirects += 1
-                guard redirects <= maxRedirects else {
-                    throw LoomError.io("cannot download \(url): more than \(maxRedirects) redirects "
-                                       + "(the last one to \(target)); is the server misconfigured?")
-                }
-                do {
-                    location = try location.resolving(target)
-                } catch let failure as HTTPLocation.Failure {
-                    throw error(failure, asking: url, redirectedTo: target)
-                }
-            }
+            throw LoomError.io(message)
         }
     }
 
-    private enum Outcome {
-        case saved(Int)
-        case redirect(String)
-    }
-
-    /// One request: saves the body of a 200, returns the target of a redirect, throws otherwise.
-    private func fetch(_ location: HTTPLocation, to destination: URL, progress: Progress?) throws -> Outcome {
-        let connection = try TCPConnection(host: location.host, port: location.port, timeout: timeout)
-        let request = "GET \(location.target) HTTP/1.1\r\n"
-            + "Host: \(location.authority)\r\n"
-            + "User-Agent: \(userAgent)\r\n"
-            + "Accept: */*\r\n"
-            + "Accept-Encoding: identity\r\n"
-            + "Connection: close\r\n\r\n"
-        try connection.write(Array(request.utf8))
-        let reader = HTTPResponseReader(connection)
-
-        var head = try reader.head()
-        var interim = 0
-        while (100...199).contains(head.status) && head.status != 101 && interim < 8 {
-            head = try reader.head()  // 100 Continue, 103 Early Hints: the real answer follows
-            interim += 1
-        }
-        switch head.status {
-        case 200:
-            break
-        case 301, 302, 303, 307, 308:
-            guard let target = head["location"], !target.isEmpty else {
-                throw TransferFailure("the server answered \(head.statusText) without saying where to")
-            }
-            return .redirect(target)
-        default:
-            throw TransferFailure("the server answered \(head.statusText)\(Self.hint(head.status))")
-        }
-
-        let framing = try head.framing()
-        var total: Int?
-        if case let .length(n) = framing { total = n }
-        let out = try AtomicFileWriter(destination)
-        var received = 0
-        progress?(0, total)
-        try reader.body(framing) { chunk in
-            try out.write(chunk)
-            received += chunk.count
-            progress?(received, total)
-        }
-        try out.commit()
-        return .saved(received)
-    }
-
-    // MARK: Messages
-
-    private func error(_ failure: HTTPLocation.Failure, asking url: String, redirectedTo target: String?) -> LoomError {
-        switch failure {
-        case .https:
-            let https = target ?? url
-            let why = target.map { "the server redirects to \($0), and HTTPS" } ?? "HTTPS"
-            return .unsupported("cannot download \(url): \(why) is not supported by Loom's built-in downloader "
-                                + "(it speaks plain HTTP only). Download \(https) yourself (a browser, "
-                                + "`curl -LO \(https)` or `wget \(https)`), then \(afterManualDownload).")
-        case let .invalid(reason):
-            if let target {
-                return .io("cannot download \(url): the server redirects to '\(target)', which is unusable: \(reason)")
-            }
-            return .invalidArgument("cannot download '\(url)': \(reason)")
-        }
-    }
-
-    private static func context(_ asked: String, _ location: HTTPLocation) -> String {
-        let now = location.description
+    private static func context(_ asked: String, _ final: URL) -> String {
+        let now = final.absoluteString
         return now == asked ? asked : "\(asked) (redirected to \(now))"
     }
 
-    private static func hint(_ status: Int) -> String {
-        switch status {
-        case 404, 410: return " (the file is not there; has it moved?)"
-        case 401, 403: return " (the server refuses access)"
-        case 500...599: return " (a problem on the server; try again later)"
-        default: return ""
-        }
+    static func seconds(_ t: Double) -> String {
+        t == t.rounded() ? "\(Int(t)) s" : String(format: "%.1f s", t)
     }
 }
 
@@ -171,184 +149,198 @@ public struct HTTPDownload: Equatable, Sendable {
     public var url: String
 }
 
-/// The status line and headers of a response.
-struct HTTPResponseHead {
-    var status: Int
-    var reason: String
-    /// Header names lower-cased, in arrival order.
-    var headers: [(name: String, value: String)]
-
-    var statusText: String { reason.isEmpty ? "HTTP \(status)" : "HTTP \(status) \(reason)" }
-
-    /// The first value of a header (name in lower case).
-    subscript(name: String) -> String? { headers.first { $0.name == name }?.value }
-
-    /// How the body is delimited (RFC 9112 §6.3).
-    func framing() throws -> HTTPBodyFraming {
-        if let encoding = self["content-encoding"]?.lowercased(), !encoding.isEmpty, encoding != "identity" {
-            throw TransferFailure("the server compressed the file (Content-Encoding: \(encoding)) although "
-                                  + "none was asked for")
-        }
-        let transfer = headers.filter { $0.name == "transfer-encoding" }
-            .flatMap { $0.value.split(separator: ",") }
-            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-            .filter { !$0.isEmpty }
-        if !transfer.isEmpty {
-            guard transfer.last == "chunked", transfer.allSatisfy({ $0 == "chunked" || $0 == "identity" }) else {
-                throw TransferFailure("the server sent the body with Transfer-Encoding \(transfer.joined(separator: ", ")), "
-                                      + "which Loom's downloader does not decode")
-            }
-            return .chunked
-        }
-        let lengths = headers.filter { $0.name == "content-length" }
-            .flatMap { $0.value.split(separator: ",") }
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-        guard let first = lengths.first else { return .untilClose }
-        guard first.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(first), lengths.allSatisfy({ $0 == first })
-        else {
-            throw TransferFailure("the server sent an invalid Content-Length (\(lengths.joined(separator: ", ")))")
-        }
-        return .length(n)
-    }
+/// A failure the delegate found itself (a status, a write), in words; `reachable`: the server
+/// answered, so a manual download would not help.
+private struct TransferFailure: Error {
+    let reason: String
+    let reachable: Bool
 }
 
-enum HTTPBodyFraming: Equatable {
-    case length(Int)
-    case chunked
-    case untilClose
-}
+/// One download: the client's delegate. async-http-client calls it on the request's event loop,
+/// one call at a time; the downloader reads its state after the request's future has completed.
+private final class Transfer: HTTPClientResponseDelegate, @unchecked Sendable {
+    typealias Response = Int
 
-/// Reads a response from a connection through a small buffer: lines for the head, then the body
-/// in pieces handed to a sink.
-final class HTTPResponseReader {
-    private let connection: TCPConnection
-    private let storage: UnsafeMutableRawBufferPointer
-    private var start = 0
-    private var end = 0
-    private static let maxLine = 16 * 1024
-    private static let maxHeaders = 256
+    private(set) var current: URL
+    private let destination: URL
+    private let maxRedirects: Int
+    private let progress: HTTPDownloader.Progress?
+    private var writer: AtomicFileWriter?
+    private var answered = false
+    private var total: Int?
+    private var received = 0
+    /// Where the last redirect pointed (resolved against the URL that answered with it).
+    private var lastLocation: String?
 
-    init(_ connection: TCPConnection) {
-        self.connection = connection
-        storage = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+    init(address: URL, destination: URL, maxRedirects: Int, progress: HTTPDownloader.Progress?) {
+        current = address
+        self.destination = destination
+        self.maxRedirects = maxRedirects
+        self.progress = progress
     }
 
-    deinit { storage.deallocate() }
-
-    /// Makes sure buffered bytes are available; false once the connection has closed.
-    private func fill() throws -> Bool {
-        if start < end { return true }
-        start = 0
-        end = try connection.receive(into: storage)
-        return end > 0
-    }
-
-    /// The next line without its CRLF (or bare LF); nil when the connection closed before it began.
-    func line() throws -> String? {
-        var bytes: [UInt8] = []
-        while true {
-            guard try fill() else {
-                if bytes.isEmpty { return nil }
-                throw TransferFailure("the connection closed in the middle of a line")
-            }
-            let window = UnsafeRawBufferPointer(rebasing: storage[start..<end])
-            if let newline = window.firstIndex(of: UInt8(ascii: "\n")) {
-                bytes.append(contentsOf: window[..<newline])
-                start += newline + 1  // a rebased window counts from 0
-                if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
-                return String(decoding: bytes, as: UTF8.self)
-            }
-            bytes.append(contentsOf: window)
-            start = end
-            guard bytes.count <= Self.maxLine else {
-                throw TransferFailure("the server sent a line longer than \(Self.maxLine) bytes; not an HTTP server?")
-            }
+    func didVisitURL(task: HTTPClient.Task<Int>, _ request: HTTPClient.Request, _ head: HTTPResponseHead) {
+        current = request.url
+        // A redirect: that is where the next request goes, and what a failure there is reported against.
+        if (300...399).contains(head.status.code), let location = head.headers.first(name: "Location") {
+            let target = URL(string: location, relativeTo: request.url)?.absoluteURL
+            lastLocation = target?.absoluteString ?? location
+            if let target, ["http", "https"].contains(target.scheme?.lowercased() ?? "") { current = target }
         }
     }
 
-    /// The status line and headers.
-    func head() throws -> HTTPResponseHead {
-        guard let statusLine = try line() else {
-            throw TransferFailure("the server closed the connection without answering")
+    func didReceiveHead(task: HTTPClient.Task<Int>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+        answered = true
+        let code = Int(head.status.code)
+        // The standard words for the code where there are some, else the server's.
+        let standard = HTTPResponseStatus(statusCode: code).reasonPhrase
+        let words = standard.isEmpty ? head.status.reasonPhrase : standard
+        let status = "HTTP \(code)" + (words.isEmpty ? "" : " \(words)")
+        switch code {
+        case 200:
+            break
+        case 300...399:
+            let target = head.headers.first(name: "Location") ?? "nowhere"
+            let why = maxRedirects == 0 ? "it redirects (to \(target)), and following redirects is off"
+                : "the server answered \(status) with no usable place to go (Location: \(target))"
+            return task.eventLoop.makeFailedFuture(TransferFailure(reason: why, reachable: true))
+        default:
+            return task.eventLoop.makeFailedFuture(
+                TransferFailure(reason: "the server answered \(status)\(Self.hint(code))", reachable: true))
         }
-        let parts = statusLine.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
-        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), parts[1].count == 3,
-              let status = Int(parts[1]), (100...599).contains(status) else {
-            let shown = statusLine.prefix(60)
-            throw TransferFailure("the server did not answer with HTTP/1.x (it said '\(shown)')")
+        // A Content-Length counts the bytes as sent; with a Content-Encoding they are not the file's.
+        let encoding = head.headers.first(name: "Content-Encoding")?.lowercased() ?? "identity"
+        let lengths = head.headers[canonicalForm: "Content-Length"]
+        if encoding == "identity", let first = lengths.first, lengths.allSatisfy({ $0 == first }),
+           let n = Int(first), n >= 0 {
+            total = n
         }
-        var head = HTTPResponseHead(status: status, reason: parts.count > 2 ? String(parts[2]) : "", headers: [])
-        while true {
-            guard let text = try line() else {
-                throw TransferFailure("the connection closed in the middle of the response headers")
+        do {
+            writer = try AtomicFileWriter(destination)
+        } catch {
+            return task.eventLoop.makeFailedFuture(TransferFailure(reason: "\(error)", reachable: true))
+        }
+        progress?(0, total)
+        return task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didReceiveBodyPart(task: HTTPClient.Task<Int>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+        guard let writer else { return task.eventLoop.makeSucceededVoidFuture() }
+        do {
+            try buffer.withUnsafeReadableBytes { try writer.write($0) }
+        } catch {
+            self.writer = nil
+            return task.eventLoop.makeFailedFuture(TransferFailure(reason: "\(error)", reachable: true))
+        }
+        received += buffer.readableBytes
+        progress?(received, total)
+        return task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didReceiveError(task: HTTPClient.Task<Int>, _ error: Error) {
+        writer = nil  // removes the temporary file
+    }
+
+    func didFinishRequest(task: HTTPClient.Task<Int>) throws -> Int {
+        defer { writer = nil }
+        guard let writer else {
+            throw TransferFailure(reason: "the server sent no body", reachable: true)
+        }
+        if let total, received != total {
+            throw TransferFailure(reason: truncated(), reachable: true)
+        }
+        try writer.commit()
+        return received
+    }
+
+    // MARK: Messages
+
+    private func truncated() -> String {
+        if let total { return "the connection closed after \(received) of \(total) bytes (download truncated; try again)" }
+        return "the connection closed after \(received) bytes (download truncated; try again)"
+    }
+
+    /// A failed transfer in words, with the likely cause, and whether the server answered.
+    func describe(_ error: Error, seconds: String) -> (String, Bool) {
+        let place = Self.place(current)
+        let isHTTPS = current.scheme?.lowercased() == "https"
+        if let failure = error as? TransferFailure { return (failure.reason, failure.reachable) }
+        if let loom = error as? LoomError { return (loom.description, true) }
+        if let client = error as? HTTPClientError {
+            switch client {
+            case .readTimeout:
+                if answered {
+                    return ("\(place) did not send data within \(seconds) (connection stalled after \(received) bytes; "
+                            + "is the network down?)", true)
+                }
+                return ("\(place) accepted the connection but did not answer within \(seconds)", false)
+            case .connectTimeout, .tlsHandshakeTimeout, .deadlineExceeded:
+                return ("cannot reach \(place): no answer within \(seconds) (no network connection, or a firewall?)", false)
+            case .remoteConnectionClosed:
+                return answered ? (truncated(), true) : ("the server closed the connection without answering", true)
+            case .redirectLimitReached, .redirectCycleDetected:
+                return ("more than \(maxRedirects) redirects (the last one to \(lastLocation ?? "?")); "
+                        + "is the server misconfigured?", true)
+            case .invalidURL, .emptyHost, .emptyScheme:
+                return ("the server redirects to an unusable URL (\(lastLocation ?? "?"))", true)
+            default:
+                if answered { return ("the transfer broke after \(received) bytes (\(client)); try again", true) }
+                return ("cannot reach \(place): \(client)", false)
             }
-            if text.isEmpty { return head }
-            guard head.headers.count < Self.maxHeaders else {
-                throw TransferFailure("the server sent more than \(Self.maxHeaders) headers")
+        }
+        if let connection = error as? NIOConnectionError {
+            if connection.connectionErrors.isEmpty, connection.dnsAError != nil || connection.dnsAAAAError != nil {
+                return ("cannot reach \(current.host ?? place): host name not found (no network connection, or a typo "
+                        + "in the name?)", false)
             }
-            if let first = text.first, first == " " || first == "\t", !head.headers.isEmpty {
-                head.headers[head.headers.count - 1].value += " " + text.trimmingCharacters(in: .whitespaces)
-                continue
+            if let first = connection.connectionErrors.first {
+                return ("cannot reach \(place): \(Self.explain(first.error))", false)
             }
-            guard let colon = text.firstIndex(of: ":") else {
-                throw TransferFailure("the server sent a malformed header line '\(text.prefix(60))'")
-            }
-            head.headers.append((name: text[..<colon].trimmingCharacters(in: .whitespaces).lowercased(),
-                                 value: text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+            return ("cannot reach \(place): \(connection)", false)
+        }
+        if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
+            return ("the secure (HTTPS) connection to \(place) failed: \(error)", false)
+        }
+        if case ChannelError.connectTimeout = error {
+            return ("cannot reach \(place): no answer within \(seconds) (no network connection, or a firewall?)", false)
+        }
+        if answered {
+            if error is HTTPParserError, total == nil || received < (total ?? 0) { return (truncated() + " (\(error))", true) }
+            return ("the transfer broke after \(received) bytes: \(Self.explain(error)) (download truncated; try again)",
+                    true)
+        }
+        if error is HTTPParserError { return ("the server's answer is not HTTP (\(error))", true) }
+        if isHTTPS { return ("the secure (HTTPS) connection to \(place) failed: \(Self.explain(error))", false) }
+        return ("cannot reach \(place): \(Self.explain(error))", false)
+    }
+
+    /// `host:port` (the port is always shown: it is often the point).
+    private static func place(_ url: URL) -> String {
+        let host = url.host ?? url.absoluteString
+        let port = url.port ?? (url.scheme?.lowercased() == "https" ? 443 : 80)
+        return (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
+    }
+
+    /// A system error in words, with the likely cause where there is one.
+    private static func explain(_ error: Error) -> String {
+        guard let io = error as? IOError else { return "\(error)" }
+        switch io.errnoCode {
+        case ECONNREFUSED: return "connection refused (nothing listens on that port; wrong port, or the server is down?)"
+        case ENETUNREACH: return "network unreachable (no network connection?)"
+        case EHOSTUNREACH: return "host unreachable (no network connection?)"
+        case ETIMEDOUT: return "timed out (no network connection, or a firewall?)"
+        case ECONNRESET: return "connection reset by the server"
+        case EPIPE: return "the server closed the connection"
+        default: return String(cString: strerror(io.errnoCode))
         }
     }
 
-    /// Hands up to `limit` buffered bytes to `sink`; returns how many (0 once the connection closed).
-    private func read(atMost limit: Int, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
-        guard try fill() else { return 0 }
-        let count = min(limit, end - start)
-        try sink(UnsafeRawBufferPointer(rebasing: storage[start..<(start + count)]))
-        start += count
-        return count
-    }
-
-    /// Streams the body to `sink`.
-    func body(_ framing: HTTPBodyFraming, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
-        switch framing {
-        case let .length(total):
-            var remaining = total
-            while remaining > 0 {
-                let n = try read(atMost: remaining, sink)
-                guard n > 0 else {
-                    throw TransferFailure("the connection closed after \(total - remaining) of \(total) bytes "
-                                          + "(download truncated; try again)")
-                }
-                remaining -= n
-            }
-        case .untilClose:
-            while try read(atMost: Int.max, sink) > 0 {}
-        case .chunked:
-            var received = 0
-            func truncated() -> TransferFailure {
-                TransferFailure("the connection closed in the middle of the body after \(received) bytes "
-                                + "(download truncated; try again)")
-            }
-            while true {
-                guard let sizeLine = try line() else { throw truncated() }
-                let digits = (sizeLine.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
-                    .trimmingCharacters(in: .whitespaces)
-                guard !digits.isEmpty, digits.count <= 15, let size = Int(digits, radix: 16), size >= 0 else {
-                    throw TransferFailure("the server sent a malformed chunk size '\(sizeLine.prefix(40))'")
-                }
-                if size == 0 {
-                    while let trailer = try line(), !trailer.isEmpty {}  // trailers carry nothing we need
-                    return
-                }
-                var remaining = size
-                while remaining > 0 {
-                    let n = try read(atMost: remaining, sink)
-                    guard n > 0 else { throw truncated() }
-                    remaining -= n
-                    received += n
-                }
-                guard let terminator = try line() else { throw truncated() }
-                guard terminator.isEmpty else { throw TransferFailure("the server sent a malformed chunked body") }
-            }
+    private static func hint(_ status: Int) -> String {
+        switch status {
+        case 404, 410: return " (the file is not there; has it moved?)"
+        case 401, 403: return " (the server refuses access)"
+        case 500...599: return " (a problem on the server; try again later)"
+        default: return ""
         }
     }
 }

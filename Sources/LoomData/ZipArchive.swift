@@ -1,6 +1,13 @@
-import CZlib
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Foundation
 import LoomCore
+internal import ZIPFoundation
 
 /// One file in a zip archive, as its central directory describes it.
 public struct ZipEntry: Equatable, Sendable {
@@ -31,6 +38,18 @@ public struct ZipEntry: Equatable, Sendable {
 /// tools write, with or without ZIP64 records (files over 4 GiB, or written from a pipe). Split
 /// archives, encryption and other methods are `LoomError.unsupported`; a damaged or truncated
 /// file is `LoomError.invalidData` naming it.
+///
+/// Extraction refuses, before writing anything, an entry that declares more bytes than the
+/// destination's file system has free, and stops as soon as an entry unpacks to more than it
+/// declares (a zip bomb).
+///
+/// Inflating and CRC-32 are ZIPFoundation's (`Data.decompress`, `Data.crc32`); the directory is
+/// read here. ZIPFoundation's own reader (`Archive`) is not used: in 0.9.20 on Linux its
+/// `extract` reads on past an entry's data to the end of the file and then loops forever when the
+/// deflate stream has not ended (a 108-byte file is enough), its listing stops silently at an
+/// encrypted or damaged directory record, it does not notice split archives, and it keeps the
+/// method, flags and offsets private. So the compressed bytes reach ZIPFoundation through a
+/// provider that ends at the entry's end.
 public final class ZipArchive {
     public let url: URL
     /// The entries in central-directory order.
@@ -198,97 +217,71 @@ public final class ZipArchive {
             throw corrupt("stored, yet its two sizes differ")
         }
 
+        try Self.checkFreeSpace(for: entry.uncompressedSize, at: destination,
+                                what: "\(path): entry '\(name)'")
+
         let out = try AtomicFileWriter(destination)
-        var crc = CZlib.crc32(0, nil, 0)
+        var crc: UInt32 = 0
         var produced = 0
         progress?(0, entry.uncompressedSize)
-        let emit = { (bytes: UnsafeRawBufferPointer) throws in
-            guard bytes.count > 0, let base = bytes.baseAddress else { return }
-            produced += bytes.count
+        let emit = { (chunk: Data) throws in
+            guard !chunk.isEmpty else { return }
+            produced += chunk.count
             guard produced <= entry.uncompressedSize else {
-                throw corrupt("it unpacks to more than the \(entry.uncompressedSize) bytes the archive states")
+                throw corrupt("it unpacks to more than the \(entry.uncompressedSize) bytes the archive states "
+                              + "(a zip bomb?); stopped there")
             }
-            crc = CZlib.crc32(crc, base.assumingMemoryBound(to: Bytef.self), uInt(bytes.count))
-            try out.write(bytes)
+            crc = chunk.crc32(checksum: crc)
+            try chunk.withUnsafeBytes { try out.write($0) }
             progress?(produced, entry.uncompressedSize)
         }
+        let data = EntryData(file, from: dataStart, count: entry.compressedSize,
+                             truncated: corrupt("the file ends inside it"))
         if entry.method == 0 {
-            try copyStored(from: dataStart, count: entry.compressedSize, corrupt: corrupt, emit)
+            while let chunk = try data.next(atMost: Self.chunkSize) { try emit(chunk) }
         } else {
-            try inflate(from: dataStart, count: entry.compressedSize, corrupt: corrupt, emit)
+            do {
+                _ = try Data.decompress(size: Int64(entry.compressedSize), bufferSize: Self.chunkSize,
+                                        skipCRC32: true,
+                                        provider: { _, size in try data.padded(to: size, ended: corrupt(
+                                            "its compressed data ends before the deflate stream does")) },
+                                        consumer: emit)
+            } catch let error as LoomError {
+                throw error
+            } catch {
+                throw corrupt("invalid compressed data (\(error))")
+            }
         }
         guard produced == entry.uncompressedSize else {
             throw corrupt("it unpacks to \(produced) bytes, the archive states \(entry.uncompressedSize)")
         }
-        let sum = UInt32(truncatingIfNeeded: crc)
-        guard sum == entry.crc32 else {
-            throw corrupt("CRC-32 mismatch (computed \(Self.hex(sum)), the archive states \(Self.hex(entry.crc32)))")
+        guard crc == entry.crc32 else {
+            throw corrupt("CRC-32 mismatch (computed \(Self.hex(crc)), the archive states \(Self.hex(entry.crc32)))")
         }
         try out.commit()
         return entry
     }
 
-    // MARK: Methods
+    // MARK: Space
 
-    private func copyStored(from offset: Int, count: Int, corrupt: (String) -> LoomError,
-                            _ emit: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 16)
-        defer { buffer.deallocate() }
-        var done = 0
-        while done < count {
-            let n = min(Self.chunkSize, count - done)
-            let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
-            try file.read(at: offset + done, into: piece, truncated: corrupt("the file ends inside it"))
-            try emit(UnsafeRawBufferPointer(piece))
-            done += n
+    /// Throws when `count` bytes would not fit in the free space of the file system `destination`
+    /// is to be written on (its nearest existing folder is asked, through `statvfs`).
+    static func checkFreeSpace(for count: Int, at destination: URL, what: String) throws {
+        var folder = destination.standardizedFileURL.deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: folder.path) && folder.path != "/" {
+            folder = folder.deletingLastPathComponent()
         }
-    }
-
-    /// Raw deflate (no zlib or gzip wrapper), through zlib.
-    private func inflate(from offset: Int, count: Int, corrupt: (String) -> LoomError,
-                         _ emit: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let input = UnsafeMutablePointer<Bytef>.allocate(capacity: Self.chunkSize)
-        let output = UnsafeMutablePointer<Bytef>.allocate(capacity: Self.chunkSize)
-        defer {
-            input.deallocate()
-            output.deallocate()
+        var info = statvfs()
+        guard statvfs(folder.path, &info) == 0 else {
+            throw LoomError.io("cannot tell how much space is free in \(folder.path) "
+                               + "(\(String(cString: strerror(errno)))), so \(what) is not unpacked")
         }
-        var stream = z_stream()
-        let initialised = inflateInit2_(&stream, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
-        guard initialised == Z_OK else {
-            throw LoomError.io("cannot start zlib's inflate (error \(initialised)): out of memory?")
-        }
-        defer { inflateEnd(&stream) }
-
-        var consumed = 0
-        while true {
-            if stream.avail_in == 0 {
-                guard consumed < count else { throw corrupt("its compressed data ends early") }
-                let n = min(Self.chunkSize, count - consumed)
-                try file.read(at: offset + consumed, into: UnsafeMutableRawBufferPointer(start: input, count: n),
-                              truncated: corrupt("the file ends inside it"))
-                consumed += n
-                stream.next_in = input
-                stream.avail_in = uInt(n)
-            }
-            stream.next_out = output
-            stream.avail_out = uInt(Self.chunkSize)
-            let status = CZlib.inflate(&stream, Z_NO_FLUSH)
-            let made = Self.chunkSize - Int(stream.avail_out)
-            try emit(UnsafeRawBufferPointer(start: output, count: made))
-            switch status {
-            case Z_STREAM_END:
-                return
-            case Z_OK:
-                continue
-            case Z_BUF_ERROR where stream.avail_in == 0:
-                continue  // needs more input: the next turn reads it, or reports the data cut short
-            case Z_MEM_ERROR:
-                throw LoomError.io("out of memory while unpacking '\(url.path)'")
-            default:
-                let detail = stream.msg.map { String(cString: $0) } ?? "zlib error \(status)"
-                throw corrupt("invalid compressed data (\(detail))")
-            }
+        let (product, overflow) = UInt64(info.f_bavail).multipliedReportingOverflow(by: UInt64(info.f_frsize))
+        let free = overflow ? UInt64.max : product
+        guard UInt64(count) <= free else {
+            throw LoomError.io("\(what) unpacks to \(CorpusCatalog.bytes(count)), more than the "
+                               + "\(CorpusCatalog.bytes(Int(clamping: free))) free on the file system of "
+                               + "\(folder.path); nothing was written (free some space, or unpack it elsewhere)")
         }
     }
 
@@ -339,5 +332,49 @@ public final class ZipArchive {
 
     private static func u64(_ b: [UInt8], _ at: Int) -> UInt64 {
         UInt64(u32(b, at)) | UInt64(u32(b, at + 4)) << 32
+    }
+}
+
+/// An entry's compressed bytes, read in pieces that never go past its end.
+private final class EntryData {
+    private let file: ReadOnlyFile
+    private var offset: Int
+    private var remaining: Int
+    private let truncated: () -> LoomError
+
+    init(_ file: ReadOnlyFile, from offset: Int, count: Int, truncated: @escaping @autoclosure () -> LoomError) {
+        self.file = file
+        self.offset = offset
+        self.remaining = count
+        self.truncated = truncated
+    }
+
+    /// Up to `limit` bytes; nil once all are read.
+    func next(atMost limit: Int) throws -> Data? {
+        let n = min(limit, remaining)
+        guard n > 0 else { return nil }
+        var chunk = Data(count: n)
+        try chunk.withUnsafeMutableBytes { try file.read(at: offset, into: $0, truncated: truncated()) }
+        offset += n
+        remaining -= n
+        return chunk
+    }
+
+    /// Exactly `size` bytes: the next ones of the entry, then zeros; `ended` once none are left.
+    ///
+    /// ZIPFoundation's inflate on Linux hands zlib `size` bytes whatever the provider returned, so
+    /// a shorter piece would let zlib read past it. A stream that runs on into the zeros fails
+    /// there, or asks for more and gets `ended`; whatever it made of them fails the size or CRC
+    /// check. Either way nothing past the entry is read, and the loop ends.
+    func padded(to size: Int, ended: @autoclosure () -> LoomError) throws -> Data {
+        let n = min(size, remaining)
+        guard n > 0 else { throw ended() }
+        var chunk = Data(count: size)
+        try chunk.withUnsafeMutableBytes { raw in
+            try file.read(at: offset, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<n]), truncated: truncated())
+        }
+        offset += n
+        remaining -= n
+        return chunk
     }
 }

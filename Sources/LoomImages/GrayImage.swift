@@ -1,6 +1,6 @@
 import CPNG
 import CTurboJPEG
-import CZlib
+import CLoomZlib
 import Foundation
 import LoomCore
 
