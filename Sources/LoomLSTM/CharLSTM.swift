@@ -28,6 +28,7 @@ public final class CharLSTM {
     var oneHot: Bool { config.embedding == 0 }
 
     public init(config: CharLSTMConfig, alphabet: Alphabet, backend: any Backend) throws {
+        try config.validateModel(alphabetSize: alphabet.count)
         self.config = config
         self.alphabet = alphabet
         self.backend = backend

@@ -59,31 +59,39 @@ public struct CharLSTMConfig: Codable, Equatable, Sendable {
         return learningRate * pow(decay, Float(step / decayEvery))
     }
 
+    /// Throws a clear error for a model shape that cannot be built: what a model made from a
+    /// checkpoint's configuration is checked against too (a damaged one must not trap).
+    public func validateModel(alphabetSize: Int) throws {
+        func bad(_ m: String) -> LoomError { .invalidArgument(m) }
+        if alphabetSize < 1 || alphabetSize > 1 << 24 { throw bad("an alphabet of \(alphabetSize) symbols cannot be modelled") }
+        if layers < 1 || layers > 64 { throw bad("--layers must be from 1 to 64") }
+        if hidden < 1 || hidden > 1 << 16 { throw bad("--hidden must be from 1 to 65536") }
+        if embedding < 0 || embedding > 1 << 16 { throw bad("--embedding must be from 0 to 65536") }
+        if bigram && embedding == 0 { throw bad("--bigram needs an input embedding (--embedding N)") }
+        if bigram && alphabetSize > 1 << 11 {
+            throw bad("--bigram over \(alphabetSize) symbols means \(alphabetSize * alphabetSize) input ids; use a smaller alphabet")
+        }
+        if sampled < 0 { throw bad("--sampled must not be negative") }
+        if sampled > 0 && sampled >= alphabetSize {
+            throw bad("--sampled (\(sampled)) must be smaller than the vocabulary (\(alphabetSize) symbols)")
+        }
+        if !(dropout >= 0 && dropout < 1) { throw bad("--dropout must be in [0, 1)") }
+    }
+
     /// Throws a clear error for settings that cannot work on a training text of `trainLength` symbols.
     public func validate(alphabetSize: Int, trainLength: Int) throws {
         func bad(_ m: String) -> LoomError { .invalidArgument(m) }
-        if layers < 1 { throw bad("--layers must be at least 1") }
-        if hidden < 1 { throw bad("--hidden must be at least 1") }
+        try validateModel(alphabetSize: alphabetSize)
         if batchSize < 1 { throw bad("--batch-size must be at least 1") }
         if unrollings < 1 { throw bad("--unrollings must be at least 1") }
         if steps < 0 { throw bad("--steps must not be negative") }
-        if embedding < 0 { throw bad("--embedding must not be negative") }
-        if bigram && embedding == 0 { throw bad("--bigram needs an input embedding (--embedding N)") }
-        if bigram && alphabetSize * alphabetSize > 1 << 22 {
-            throw bad("--bigram over \(alphabetSize) symbols means \(alphabetSize * alphabetSize) input ids; use a smaller alphabet")
-        }
-        if !(dropout >= 0 && dropout < 1) { throw bad("--dropout must be in [0, 1)") }
         if l2 < 0 { throw bad("--l2 must not be negative") }
         if clip < 0 { throw bad("--clip must not be negative") }
         if !(learningRate > 0) { throw bad("--lr must be positive") }
         if decayEvery < 0 { throw bad("--decay-every must not be negative") }
         if validSize < 0 { throw bad("--valid-size must not be negative") }
-        if sampled < 0 { throw bad("--sampled must not be negative") }
-        if sampled > 0 && sampled >= alphabetSize {
-            throw bad("--sampled (\(sampled)) must be smaller than the vocabulary (\(alphabetSize) symbols)")
-        }
-        let needed = batchSize * (unrollings + 2)
-        if trainLength < needed {
+        let (needed, overflow) = batchSize.multipliedReportingOverflow(by: unrollings + 2)
+        if overflow || trainLength < needed {
             throw bad("the training text has \(trainLength) characters (after the \(validSize) held out for validation); "
                 + "one segment of \(batchSize) cursors × \(unrollings + 1) characters needs at least \(needed)")
         }

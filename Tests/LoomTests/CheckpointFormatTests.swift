@@ -148,4 +148,36 @@ final class CheckpointFormatTests: XCTestCase {
         extra.append(contentsOf: [0, 0, 0, 0])
         try check(extra, "after the last entry")
     }
+
+    /// A checkpoint whose metadata asks for an impossible model (found by fuzzing: `layers` 0
+    /// trapped in LSTMStack) is a named error; the header is not covered by the checksum, so
+    /// the configuration is checked before a model is built from it.
+    func testImpossibleModelInACheckpointIsAnError() throws {
+        let textURL = dir.appendingPathComponent("text.txt")
+        try String(repeating: "the cat sat on a mat ", count: 40).write(to: textURL, atomically: true, encoding: .utf8)
+        var c = CharLSTMConfig()
+        c.hidden = 4
+        c.batchSize = 2
+        c.unrollings = 3
+        c.steps = 1
+        c.validSize = 40
+        let trainer = try CharLSTMTrainer(text: try CharacterText.load(textURL, alphabet: .text8), config: c,
+                                          backend: TestBackends.cpu)
+        let url = dir.appendingPathComponent("m.safetensors")
+        try trainer.saveCheckpoint(to: url, step: 0)
+        let archive = try TensorArchive.read(from: url)
+        for (key, value) in [("layers", 0), ("hidden", 0), ("hidden", 1 << 40), ("embedding", -3)] {
+            var meta = try XCTUnwrap(try JSONSerialization.jsonObject(with: archive.metadata) as? [String: Any])
+            var config = try XCTUnwrap(meta["config"] as? [String: Any])
+            config[key] = value
+            meta["config"] = config
+            var bad = archive
+            bad.metadata = try JSONSerialization.data(withJSONObject: meta)
+            let badURL = dir.appendingPathComponent("bad.safetensors")
+            try bad.write(to: badURL)
+            XCTAssertThrowsError(try CharLSTMTrainer.loadModel(from: badURL, backend: TestBackends.cpu), "\(key) \(value)") { error in
+                guard case LoomError.invalidArgument = error else { return XCTFail("\(key) \(value): \(error)") }
+            }
+        }
+    }
 }
