@@ -105,13 +105,7 @@ public enum CaptionFile {
     /// file's order of first mention; every picture resized to `size × size` (nil: as they are,
     /// then all must share one size).
     public static func load(images: URL, captions: URL, size: Int?) throws -> [CaptionedImage] {
-        guard let data = FileManager.default.contents(atPath: captions.path) else {
-            throw LoomError.io("\(captions.path): cannot read the captions file")
-        }
-        guard !data.contains(0), let text = String(data: data, encoding: .utf8) else {
-            throw LoomError.invalidData("\(captions.path) is not UTF-8 text")
-        }
-        try TextLimits.checkLines(data, source: captions.path, what: "image<TAB>caption lines")
+        let text = try TextFile.readLines(captions, what: "image<TAB>caption lines")
         var order: [String] = [], byName: [String: [String]] = [:]
         for (name, caption, _) in try parse(text, source: captions.path) {
             if byName[name] == nil { order.append(name) }

@@ -61,7 +61,15 @@ public struct CaptionConfig: Codable, Equatable, Sendable {
 
     public func validate() throws {
         func bad(_ m: String) -> LoomError { .invalidArgument(m) }
-        if channels.isEmpty || channels.count > 8 || channels.contains(where: { $0 < 1 }) { throw bad("--channels must list positive filter counts, e.g. 32,64,64") }
+        if channels.isEmpty || channels.count > 8 || channels.contains(where: { $0 < 1 || $0 > 4096 }) {
+            throw bad("--channels must list one to eight filter counts from 1 to 4096, e.g. 32,64,64")
+        }
+        // Upper bounds too: a model built from a damaged checkpoint's configuration is checked here.
+        if imageSize > 4096 { throw bad("--size must be at most 4096") }
+        if layers > 64 || hidden > 1 << 16 || embedding > 1 << 16 || batchSize > 1 << 20 {
+            throw bad("--layers (at most 64), --hidden, --embedding (at most 65536) or --batch-size (at most 1048576) is too large")
+        }
+        if featureWidth > 1 << 24 { throw bad("the last feature map (\(featureWidth) values) is too large; add a pooling block or fewer filters") }
         if imageSize < 1 << channels.count {
             throw bad("--size \(imageSize) is too small for \(channels.count) pooling blocks (at least \(1 << channels.count))")
         }
@@ -72,7 +80,8 @@ public struct CaptionConfig: Codable, Equatable, Sendable {
         if l2 < 0 || clip < 0 { throw bad("--l2 and --clip must not be negative") }
         if !(learningRate > 0) { throw bad("--lr must be positive") }
         if !(decay > 0 && decay <= 1) { throw bad("--decay must be in (0, 1]") }
-        if maxLength < 1 { throw bad("--max-length must be at least 1") }
+        if decayEvery < 0 { throw bad("--decay-every must not be negative") }
+        if maxLength < 1 || maxLength > 1 << 16 { throw bad("--max-length must be from 1 to 65536") }
     }
 
     public func rule(at step: Int) -> UpdateRule {
@@ -117,6 +126,7 @@ public final class CaptionModel {
 
     public init(config: CaptionConfig, vocabulary: SequenceVocabulary, backend: any Backend) throws {
         try config.validate()
+        try vocabulary.validateForModel("caption")
         self.config = config
         self.vocabulary = vocabulary
         self.backend = backend

@@ -7,8 +7,10 @@ import Foundation
 /// little-endian values. The header maps each name to `{"dtype": "F32"|"I32", "shape": [...],
 /// "data_offsets": [begin, end]}` (offsets into the values, in file order, with no gaps), and
 /// `__metadata__` to strings: `loom` holds the model's JSON metadata, `format` its kind, and
-/// `loom.checksum` the FNV-1a 64 of the values (hex) so that a damaged file is caught — the
-/// header is checked by parsing. Any mismatch on reading is a `LoomError.invalidData` naming the
+/// `loom.checksum` the FNV-1a 64 of the values (hex) and `loom.header-checksum` that of the header's
+/// content (every entry's name, dtype, shape and offsets, and the other metadata), so that damage
+/// anywhere is caught, not only damage that parsing rejects. Files from other tools (no checksums)
+/// are read with the parsing checks alone. Any mismatch on reading is a `LoomError.invalidData` naming the
 /// file; writes are atomic (`AtomicFileWriter`). Values are plain host arrays, so an archive
 /// written by one backend loads on any other, and `safetensors.numpy.load_file` reads it.
 public struct TensorArchive {
@@ -104,6 +106,29 @@ public struct TensorArchive {
     /// The most header JSON a reader accepts (safetensors' own limit).
     public static let maxHeaderBytes = 100 << 20
 
+    /// One entry as the header describes it.
+    private struct Span {
+        var name: String, dtype: String, shape: Shape, begin: Int, end: Int
+    }
+
+    private static let headerChecksumKey = "loom.header-checksum"
+
+    /// FNV-1a 64 of the header's content in a canonical form (entries by name, then metadata by
+    /// key, without the header checksum itself), so that it does not depend on how the JSON was
+    /// spaced or ordered.
+    private static func headerChecksum(_ spans: [Span], _ info: [String: String]) -> UInt64 {
+        var text = ""
+        for s in spans.sorted(by: { $0.name < $1.name }) {
+            text += "\(s.name)\t\(s.dtype)\t\(s.shape.dims)\t\(s.begin),\(s.end)\n"
+        }
+        for (key, value) in info.sorted(by: { $0.key < $1.key }) where key != headerChecksumKey {
+            text += "\(key)\t\(value)\n"
+        }
+        var hasher = FNV1a()
+        Array(text.utf8).withUnsafeBytes { hasher.combine($0) }
+        return hasher.value
+    }
+
     /// The safetensors dtype of a payload.
     private static func dtype(_ payload: Payload) -> String {
         switch payload { case .float32: return "F32"; case .int32: return "I32" }
@@ -132,6 +157,14 @@ public struct TensorArchive {
         var info = ["loom": String(decoding: metadata, as: UTF8.self),
                     "loom.checksum": String(hasher.value, radix: 16)]
         if let format { info["format"] = format }
+        var spans: [Span] = []
+        offset = 0
+        for name in names {
+            let e = entries[name]!
+            spans.append(Span(name: name, dtype: Self.dtype(e.payload), shape: e.shape, begin: offset, end: offset + e.shape.count * 4))
+            offset += e.shape.count * 4
+        }
+        info[Self.headerChecksumKey] = String(Self.headerChecksum(spans, info), radix: 16)
         header["__metadata__"] = info
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys, .withoutEscapingSlashes])
         json.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - json.count % 8) % 8))
@@ -178,7 +211,7 @@ public struct TensorArchive {
             var archive = TensorArchive(metadata: Data(((info["loom"] as? String) ?? "{}").utf8))
 
             // Entries in data order; together they must cover the values exactly.
-            var spans: [(name: String, dtype: String, shape: Shape, begin: Int, end: Int)] = []
+            var spans: [Span] = []
             for (name, value) in header where name != "__metadata__" {
                 guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
                       let dims = entry["shape"] as? [Any], let offsets = entry["data_offsets"] as? [Any], offsets.count == 2
@@ -201,7 +234,7 @@ public struct TensorArchive {
                 guard count < Int.max / 4, end - begin == count * 4 else {
                     throw corrupt("entry '\(name)': shape \(shape) needs \(count) values, its offsets hold \((end - begin) / 4)")
                 }
-                spans.append((name, dtype, Shape(shape), begin, end))
+                spans.append(Span(name: name, dtype: dtype, shape: Shape(shape), begin: begin, end: end))
             }
             spans.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
             var covered = 0
@@ -211,6 +244,12 @@ public struct TensorArchive {
             }
             guard covered == values.count else {
                 throw corrupt("\(values.count - covered) bytes after the last entry's values")
+            }
+            if let stored = info[headerChecksumKey] as? String {
+                let strings = info.compactMapValues { $0 as? String }
+                guard UInt64(stored, radix: 16) == headerChecksum(spans, strings) else {
+                    throw corrupt("header checksum mismatch (its entries or metadata are damaged)")
+                }
             }
             if let stored = info["loom.checksum"] as? String {
                 var hasher = FNV1a()

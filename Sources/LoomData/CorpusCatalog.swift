@@ -81,22 +81,32 @@ public enum CorpusCatalog {
 
     // MARK: Download
 
-    /// Downloads and unpacks the known corpus `name`; see `download(_:cacheDirectory:downloader:progress:)`.
+    /// Downloads and unpacks the known corpus `name`; see `download(_:cacheDirectory:timeout:progress:)`.
     @discardableResult
     public static func download(_ name: String, cacheDirectory: URL = defaultCacheDirectory,
-                                downloader: HTTPDownloader = HTTPDownloader(),
+                                timeout: Double = 30,
                                 progress: ((CorpusProgress) -> Void)? = nil) throws -> URL {
-        try download(try knownSource(name), cacheDirectory: cacheDirectory, downloader: downloader, progress: progress)
+        try download(try knownSource(name), cacheDirectory: cacheDirectory, timeout: timeout, progress: progress)
     }
 
-    /// Fetches `source`'s zip into the cache, checks its size, unpacks the entry (checking CRC-32
-    /// and size), deletes the zip and returns the unpacked corpus. Returns at once when the corpus
-    /// is already cached. A zip of the wrong size, or a damaged one, is deleted so the next run
-    /// fetches it again.
+    /// Fetches `source`'s zip (HTTP or HTTPS, at most 5 redirects; `timeout` seconds without data
+    /// ends it) into the cache, checks its size, unpacks the entry (checking CRC-32 and size),
+    /// deletes the zip and returns the unpacked corpus. Returns at once when the corpus is already
+    /// cached. A zip of the wrong size, or a damaged one, is deleted so the next run fetches it again.
     @discardableResult
     public static func download(_ source: CorpusSource, cacheDirectory: URL = defaultCacheDirectory,
-                                downloader: HTTPDownloader = HTTPDownloader(),
+                                timeout: Double = 30,
                                 progress: ((CorpusProgress) -> Void)? = nil) throws -> URL {
+        try download(source, cacheDirectory: cacheDirectory, downloader: HTTPDownloader(timeout: timeout),
+                     progress: progress)
+    }
+
+    /// `download(_:cacheDirectory:timeout:progress:)` with a configured downloader (tests use it
+    /// for trust roots and short timeouts).
+    @discardableResult
+    package static func download(_ source: CorpusSource, cacheDirectory: URL = defaultCacheDirectory,
+                                 downloader: HTTPDownloader,
+                                 progress: ((CorpusProgress) -> Void)? = nil) throws -> URL {
         try checkName(source)
         let target = cachedURL(for: source, cacheDirectory: cacheDirectory)
         if isComplete(target, source) { return target }

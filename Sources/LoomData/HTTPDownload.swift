@@ -37,24 +37,24 @@ internal import NIOSSL
 /// FoundationNetworking's `URLSession` is not used: in Swift 6.3.1 on Linux it stops the process
 /// (a `fatalError` in `_NativeProtocol.transferCompleted`) when a server closes the connection in
 /// the middle of the response headers, or sends a chunked body with trailer fields.
-public struct HTTPDownloader: Sendable {
+package struct HTTPDownloader: Sendable {
     /// Called with the bytes received so far and the total when the server announced it.
-    public typealias Progress = (_ bytesSoFar: Int, _ totalBytes: Int?) -> Void
+    package typealias Progress = (_ bytesSoFar: Int, _ totalBytes: Int?) -> Void
 
     /// Seconds to wait for a connection, and then for each piece of data (not for the whole file).
-    public var timeout: Double
+    package var timeout: Double
     /// How many redirects to follow before giving up.
-    public var maxRedirects: Int
-    public var userAgent: String
+    package var maxRedirects: Int
+    package var userAgent: String
     /// Appended to failures to reach the server, for a machine that is offline: completes
     /// "…; on a machine without access, download URL elsewhere, then …". The corpus catalog names
     /// its import command. Nil adds nothing.
-    public var afterManualDownload: String?
+    package var afterManualDownload: String?
     /// A PEM file of certificate authorities to trust for HTTPS besides the system's (a mirror
     /// behind a company's TLS proxy, a test server). Nil: the system's only.
-    public var additionalTrustRoots: URL?
+    package var additionalTrustRoots: URL?
 
-    public init(timeout: Double = 30, maxRedirects: Int = 5, userAgent: String = "Loom/1.0",
+    package init(timeout: Double = 30, maxRedirects: Int = 5, userAgent: String = "Loom/1.0",
                 afterManualDownload: String? = nil, additionalTrustRoots: URL? = nil) {
         self.timeout = timeout
         self.maxRedirects = maxRedirects
@@ -65,7 +65,7 @@ public struct HTTPDownloader: Sendable {
 
     /// Downloads `url` to `destination` (replacing it only once the whole body has arrived).
     @discardableResult
-    public func download(_ url: String, to destination: URL, progress: Progress? = nil) throws -> HTTPDownload {
+    package func download(_ url: String, to destination: URL, progress: Progress? = nil) throws -> HTTPDownload {
         guard timeout > 0, timeout <= 86_400, maxRedirects >= 0, !userAgent.contains(where: { $0.isNewline }) else {
             throw LoomError.invalidArgument("HTTPDownloader: the timeout must be positive (at most a day), "
                                             + "maxRedirects not negative, and the user agent one line")
@@ -142,11 +142,11 @@ public struct HTTPDownloader: Sendable {
 }
 
 /// What a finished download produced.
-public struct HTTPDownload: Equatable, Sendable {
+package struct HTTPDownload: Equatable, Sendable {
     /// Bytes written to the file.
-    public var byteCount: Int
+    package var byteCount: Int
     /// The URL the file finally came from (after redirects).
-    public var url: String
+    package var url: String
 }
 
 /// A failure the delegate found itself (a status, a write), in words; `reachable`: the server

@@ -10,20 +10,20 @@ import LoomCore
 internal import ZIPFoundation
 
 /// One file in a zip archive, as its central directory describes it.
-public struct ZipEntry: Equatable, Sendable {
-    public var name: String
+package struct ZipEntry: Equatable, Sendable {
+    package var name: String
     /// 0 stored, 8 deflated (the two Loom unpacks); anything else is reported on extraction.
-    public var method: UInt16
-    public var crc32: UInt32
-    public var compressedSize: Int
-    public var uncompressedSize: Int
+    package var method: UInt16
+    package var crc32: UInt32
+    package var compressedSize: Int
+    package var uncompressedSize: Int
     /// General-purpose flags (bit 0: encrypted).
-    public var flags: UInt16
+    package var flags: UInt16
     /// Where the entry's local header starts.
-    public var localHeaderOffset: Int
+    package var localHeaderOffset: Int
 
-    public var isDirectory: Bool { name.hasSuffix("/") }
-    public var isEncrypted: Bool { flags & 1 != 0 }
+    package var isDirectory: Bool { name.hasSuffix("/") }
+    package var isEncrypted: Bool { flags & 1 != 0 }
 }
 
 /// Reads zip archives: the central directory, and one entry at a time streamed to a file.
@@ -50,10 +50,10 @@ public struct ZipEntry: Equatable, Sendable {
 /// encrypted or damaged directory record, it does not notice split archives, and it keeps the
 /// method, flags and offsets private. So the compressed bytes reach ZIPFoundation through a
 /// provider that ends at the entry's end.
-public final class ZipArchive {
-    public let url: URL
+package final class ZipArchive {
+    package let url: URL
     /// The entries in central-directory order.
-    public let entries: [ZipEntry]
+    package let entries: [ZipEntry]
     private let file: ReadOnlyFile
     /// Where the central directory starts: entry data must end before it.
     private let centralDirectoryOffset: Int
@@ -66,7 +66,7 @@ public final class ZipArchive {
     private static let endRecordSize = 22
     private static let chunkSize = 256 * 1024
 
-    public init(_ url: URL) throws {
+    package init(_ url: URL) throws {
         self.url = url
         file = try ReadOnlyFile(url)
         let path = url.path
@@ -177,14 +177,14 @@ public final class ZipArchive {
     }
 
     /// The entry called `name`, if there is one.
-    public func entry(named name: String) -> ZipEntry? { entries.first { $0.name == name } }
+    package func entry(named name: String) -> ZipEntry? { entries.first { $0.name == name } }
 
     /// Unpacks the entry called `name` to `destination`, streaming, and checks its CRC-32 and size
     /// against the archive's directory. Nothing appears under `destination` unless both match.
     ///
     /// - Parameter progress: called with the bytes unpacked so far and the entry's size.
     @discardableResult
-    public func extract(_ name: String, to destination: URL,
+    package func extract(_ name: String, to destination: URL,
                         progress: ((_ bytesSoFar: Int, _ totalBytes: Int) -> Void)? = nil) throws -> ZipEntry {
         guard let entry = entry(named: name) else {
             let names = entries.prefix(10).map { "'\($0.name)'" }.joined(separator: ", ")

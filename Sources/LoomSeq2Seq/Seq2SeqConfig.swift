@@ -74,13 +74,14 @@ public struct Seq2SeqConfig: Codable, Equatable, Sendable {
     /// Throws a clear error for settings that cannot work.
     public func validate() throws {
         func bad(_ m: String) -> LoomError { .invalidArgument(m) }
-        if layers < 1 { throw bad("--layers must be at least 1") }
-        if hidden < 1 { throw bad("--hidden must be at least 1") }
-        if embedding < 1 { throw bad("--embedding must be at least 1") }
-        if batchSize < 1 { throw bad("--batch-size must be at least 1") }
+        // Upper bounds too: a model built from a damaged checkpoint's configuration is checked here.
+        if layers < 1 || layers > 64 { throw bad("--layers must be from 1 to 64") }
+        if hidden < 1 || hidden > 1 << 16 { throw bad("--hidden must be from 1 to 65536") }
+        if embedding < 1 || embedding > 1 << 16 { throw bad("--embedding must be from 1 to 65536") }
+        if batchSize < 1 || batchSize > 1 << 20 { throw bad("--batch-size must be from 1 to 1048576") }
         if steps < 0 { throw bad("--steps must not be negative") }
         if maxVocabulary < 4 { throw bad("--max-vocab must be at least 4 (three special symbols and one more)") }
-        if maxLength < 1 { throw bad("--max-length must be at least 1") }
+        if maxLength < 1 || maxLength > 1 << 16 { throw bad("--max-length must be from 1 to 65536") }
         if !(dropout >= 0 && dropout < 1) { throw bad("--dropout must be in [0, 1)") }
         if !(wordDropout >= 0 && wordDropout < 1) { throw bad("--word-dropout must be in [0, 1)") }
         if merges < 0 { throw bad("--merges must not be negative") }

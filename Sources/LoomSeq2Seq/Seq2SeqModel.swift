@@ -36,6 +36,8 @@ public final class Seq2SeqModel {
     public init(config: Seq2SeqConfig, source: SequenceVocabulary, target: SequenceVocabulary,
                 backend: any Backend) throws {
         try config.validate()
+        try source.validateForModel("source")
+        try target.validateForModel("target")
         self.config = config
         self.source = source
         self.target = target

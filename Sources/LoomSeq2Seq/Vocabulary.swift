@@ -104,6 +104,18 @@ public struct SequenceVocabulary: Codable, Equatable, Sendable {
         self.init(units: units, symbols: try c.decode([String].self, forKey: .symbols), bpe: bpe)
     }
 
+    /// Throws unless a model can be built over this vocabulary: the three specials and at least
+    /// one symbol more, at most 2²⁴ in all, no symbol twice (a damaged checkpoint's vocabulary is
+    /// checked here before any layer is made).
+    public func validateForModel(_ side: String) throws {
+        guard symbols.count >= 4, symbols.count <= 1 << 24 else {
+            throw LoomError.invalidArgument("the \(side) vocabulary has \(symbols.count) symbols; a model needs 4 to 16777216")
+        }
+        guard index.count == symbols.count else {
+            throw LoomError.invalidData("the \(side) vocabulary lists a symbol twice")
+        }
+    }
+
     public static func == (a: Self, b: Self) -> Bool { a.units == b.units && a.symbols == b.symbols && a.bpe == b.bpe }
 
     /// The tokens of `text` in this vocabulary's units (subword pieces for `.bpe`, split

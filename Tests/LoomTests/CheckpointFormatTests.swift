@@ -139,6 +139,24 @@ final class CheckpointFormatTests: XCTestCase {
         var flipped = good
         flipped[flipped.count - 2] ^= 0x40
         try check(flipped, "checksum mismatch")
+        // Damage that leaves the header valid JSON: only the header checksum sees it.
+        let length = Int(good.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        let header = String(decoding: good[8..<(8 + length)], as: UTF8.self)
+        /// The file with its header replaced by `text`, padded with spaces to the same length.
+        func with(header text: String) -> Data {
+            XCTAssertLessThanOrEqual(text.utf8.count, length)
+            return good.prefix(8) + Data((text + String(repeating: " ", count: length - text.utf8.count)).utf8)
+                + good.suffix(from: 8 + length)
+        }
+        let edited = header.replacingOccurrences(of: #""format":"test""#, with: #""format":"best""#)
+        XCTAssertNotEqual(edited, header)
+        try check(with(header: edited), "header checksum mismatch")
+        // A file of another tool (no Loom checksums) is read by the parsing checks alone.
+        let foreign = header.replacingOccurrences(of: #""loom\.header-checksum":"[0-9a-f]+",?"#, with: "",
+                                                  options: .regularExpression)
+        XCTAssertNotEqual(foreign, header)
+        try with(header: foreign).write(to: dir.appendingPathComponent("foreign"))
+        XCTAssertEqual(try TensorArchive.read(from: dir.appendingPathComponent("foreign")).floats("w"), [1, 2, 3, 4])
         var huge = good
         huge.replaceSubrange(0..<8, with: withUnsafeBytes(of: UInt64(1 << 50).littleEndian) { Data($0) })
         try check(huge, "header claims")
@@ -147,6 +165,39 @@ final class CheckpointFormatTests: XCTestCase {
         var extra = good
         extra.append(contentsOf: [0, 0, 0, 0])
         try check(extra, "after the last entry")
+    }
+
+    /// Sequence-to-sequence and captioning models check their configuration and vocabularies
+    /// before any layer is made, as a damaged checkpoint's may be anything.
+    func testImpossibleSeq2SeqAndCaptionModelsAreErrors() throws {
+        let vocabulary = SequenceVocabulary(units: .char, symbols: ["<unk>", "<s>", "</s>", "a", "b"])
+        var s = Seq2SeqConfig()
+        s.hidden = 4
+        s.embedding = 4
+        for edit: (inout Seq2SeqConfig) -> Void in [{ $0.layers = 0 }, { $0.layers = 1 << 30 }, { $0.hidden = 1 << 40 },
+                                                     { $0.embedding = 1 << 20 }, { $0.maxLength = 1 << 40 }] {
+            var bad = s
+            edit(&bad)
+            assertLoomError(.invalidArgument) { _ = try Seq2SeqModel(config: bad, source: vocabulary, target: vocabulary, backend: TestBackends.cpu) }
+        }
+        let tiny = SequenceVocabulary(units: .char, symbols: ["<unk>", "<s>", "</s>"])
+        assertLoomError(.invalidArgument) { _ = try Seq2SeqModel(config: s, source: tiny, target: vocabulary, backend: TestBackends.cpu) }
+        let twice = SequenceVocabulary(units: .char, symbols: ["<unk>", "<s>", "</s>", "a", "a"])
+        assertLoomError(.invalidData) { _ = try Seq2SeqModel(config: s, source: vocabulary, target: twice, backend: TestBackends.cpu) }
+
+        var c = CaptionConfig()
+        c.imageSize = 8
+        c.channels = [2]
+        c.hidden = 4
+        c.embedding = 4
+        XCTAssertNoThrow(try CaptionModel(config: c, vocabulary: vocabulary, backend: TestBackends.cpu))
+        for edit: (inout CaptionConfig) -> Void in [{ $0.channels = [1 << 20] }, { $0.imageSize = 1 << 30 },
+                                                     { $0.layers = 1 << 30 }, { $0.channels = [] }, { $0.decayEvery = -1 }] {
+            var bad = c
+            edit(&bad)
+            assertLoomError(.invalidArgument) { _ = try CaptionModel(config: bad, vocabulary: vocabulary, backend: TestBackends.cpu) }
+        }
+        assertLoomError(.invalidArgument) { _ = try CaptionModel(config: c, vocabulary: tiny, backend: TestBackends.cpu) }
     }
 
     /// A checkpoint whose metadata asks for an impossible model (found by fuzzing: `layers` 0

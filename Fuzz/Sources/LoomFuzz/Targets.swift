@@ -54,9 +54,11 @@ enum FuzzTarget: String, CaseIterable {
         case .checkpoint:
             _ = try? CharLSTMTrainer.loadModel(from: file, backend: Self.cpu)
         case .zip:
-            if let z = try? ZipArchive(file) {
-                for e in z.entries.prefix(4) { _ = try? z.extract(e.name, to: Self.folder.appendingPathComponent("entry")) }
-            }
+            // What `loom corpus import` does: read the directory, find the entry, check and unpack it.
+            // The seeds hold an entry called a.txt, so mutations that keep its name reach inflate.
+            let source = CorpusSource(name: "fuzz", url: "file:///fuzz.zip", zipSize: nil, entry: "a.txt",
+                                      unpackedSize: nil, crc32: nil, summary: "fuzz input")
+            _ = try? CorpusCatalog.importZip(source, from: file, cacheDirectory: Self.folder.appendingPathComponent("cache"))
         case .runlog:
             _ = try? RunLog.read(from: file)
         case .analogies:
