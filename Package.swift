@@ -33,6 +33,7 @@ let package = Package(
         .systemLibrary(name: "CLoomZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
         // MARK: Engine
         // Shapes, tensors, the Backend protocol, errors. Imports no C.
@@ -65,6 +66,8 @@ let package = Package(
         .target(name: "LoomOpenCL",
                 dependencies: ["LoomCore", "LoomKernels", "COpenCL", "CCLBlast",
                                .product(name: "Logging", package: "swift-log")]),
+        // Data-parallel jobs on Open MPI: the `Communicator` of a job started by `mpirun`.
+        .target(name: "LoomMPI", dependencies: ["LoomCore", "CMPI"]),
         // MARK: Text and models
         // Corpora, vocabularies, id streams, downloads.
         .target(name: "LoomData",
@@ -102,7 +105,7 @@ let package = Package(
         .target(name: "Loom",
                 dependencies: ["LoomCore", "LoomCPU", "LoomOpenCL", "LoomData", "LoomEmbeddings", "LoomWord2Vec",
                                "LoomLayers", "LoomLSTM", "LoomSeq2Seq", "LoomImages", "LoomCaption", "LoomTSNE", "LoomPlot",
-                               "LoomTensorBoard", .product(name: "Logging", package: "swift-log")]),
+                               "LoomTensorBoard", "LoomMPI", .product(name: "Logging", package: "swift-log")]),
 
         // MARK: Programs
         .executableTarget(name: "LoomCLI",

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(ocl-icd-opencl-dev opencl-headers libclblast-dev pocl-opencl-icd clinfo libopenblas-dev zlib1g-dev libpng-dev libturbojpeg0-dev
+packages=(ocl-icd-opencl-dev opencl-headers libclblast-dev pocl-opencl-icd clinfo libopenblas-dev zlib1g-dev libpng-dev libturbojpeg0-dev libopenmpi-dev openmpi-bin
           dataset-fashion-mnist librsvg2-bin
           python3 python3-venv)
 missing=()

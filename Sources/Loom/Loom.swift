@@ -13,3 +13,4 @@
 @_exported import LoomTSNE
 @_exported import LoomPlot
 @_exported import LoomTensorBoard
+@_exported import LoomMPI

@@ -161,6 +161,7 @@ struct CaptionTrain: ParsableCommand {
         c.steps = steps ?? epochs.map { $0 * perEpoch } ?? 3000
         let backend = try device.open()
         let trainer = try CaptionTrainer(train: train, valid: valid, config: c, backend: backend)
+        trainer.distribute(over: Job.current)
         trainer.reportEvery = max(1, reportEvery)
         trainer.evalEvery = evalEvery
         trainer.maxSeconds = maxMinutes.map { $0 * 60 }
@@ -182,6 +183,7 @@ struct CaptionTrain: ParsableCommand {
         }
         let summary = try trainer.run()
         bar.finish()
+        guard Job.isRoot else { return }
         if let m = summary.validation {
             print(String(format: "validation: loss %.4f, exact match %.2f%%, BLEU-4 %.2f at step %d (%.0f images/s%@)",
                          m[0].1, 100 * m[1].1, m[2].1, summary.steps, summary.imagesPerSecond,

@@ -102,7 +102,7 @@ struct LSTMTrain: ParsableCommand {
         let unit = corpus.alphabet.isWords ? "words" : "characters"
         writeError("text: \(corpus.count) \(unit), alphabet \(alphabet.rawValue) of \(corpus.alphabet.count) symbols")
         let backend = try device.open()
-        let trainer = try CharLSTMTrainer(text: corpus, config: c, backend: backend)
+        let trainer = try CharLSTMTrainer(text: corpus, config: c, backend: backend, communicator: Job.current)
         trainer.reportEvery = max(1, reportEvery)
         trainer.evalEvery = evalEvery > 0 ? evalEvery : steps
         trainer.validation = validation
@@ -121,8 +121,15 @@ struct LSTMTrain: ParsableCommand {
         let summary = try trainer.run()
         bar.finish()
         let ppl = try summary.validationPerplexity ?? trainer.validationPerplexity(validation)
+        if Job.size > 1 {
+            let store = trainer.model.store
+            writeRankError(String(format: "cursors %d..<%d; gradient allreduce %.2f s, host copies %.2f s, of %.2f s",
+                                  trainer.cursors.lowerBound, trainer.cursors.upperBound,
+                                  store.allreduceSeconds, store.transferSeconds, summary.seconds))
+        }
+        guard Job.isRoot else { return }
         print(String(format: "validation perplexity: %.3f at step %d (%.1f steps/s)", ppl, summary.steps,
-                     summary.stepsPerSecond))
+                     summary.stepsPerSecond) + (Job.size > 1 ? " on \(Job.size) ranks" : ""))
     }
 }
 

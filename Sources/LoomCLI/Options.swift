@@ -18,12 +18,24 @@ struct DeviceOptions: ParsableArguments {
     ///   (t-SNE's affinities and Barnes-Hut), or nil when it sets nothing.
     func open(quiet: Bool = false, hostThreadsUse: String? = nil) throws -> any Backend {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        let selected = try DeviceSelection.open(try DeviceRequest.resolve(device), threads: threads)
-        if !quiet { writeError(selected.explanation) }
+        // Ranks on one machine share its cores, and a list of devices gives one to each rank.
+        let localRanks = MPIJob.localSize
+        let defaultThreads = localRanks > 1 ? max(1, ProcessInfo.processInfo.activeProcessorCount / localRanks) : nil
+        let selected = try DeviceSelection.open(try DeviceRequest.resolve(Self.pick(device, rank: MPIJob.localRank)),
+                                                threads: threads ?? defaultThreads)
+        if !quiet { Job.size > 1 ? writeRankError(selected.explanation) : writeError(selected.explanation) }
         if let note = DeviceSelection.threadsNote(threads: threads, backend: selected.backend, hostUse: hostThreadsUse) {
             writeError(note)
         }
         return selected.backend
+    }
+
+    /// Item `rank` (modulo the count) of a comma-separated `--device` list such as
+    /// `opencl:0:0,opencl:0:1`: one device per rank on a machine of several.
+    static func pick(_ device: String?, rank: Int) -> String? {
+        guard let device, device.contains(",") else { return device }
+        let items = device.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        return items[rank % items.count]
     }
 }
 
@@ -37,7 +49,11 @@ func bootstrapLogging() {
     }
 }
 
-func writeError(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+/// A message on standard error (rank 0's only, in a job of several ranks).
+func writeError(_ text: String) {
+    guard Job.isRoot else { return }
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
 
 extension Word2VecConfig.Model: ExpressibleByArgument {}
 extension Word2VecConfig.Loss: ExpressibleByArgument {}
@@ -75,7 +91,8 @@ struct RunFileOptions: ParsableArguments {
             try trainer.resume(from: URL(fileURLWithPath: resume))
             writeError("resumed from \(resume)")
         }
-        trainer.log = try runRecorder(log: log, tensorboard: tensorboard, appending: resume != nil)
+        // Rank 0 alone writes the log; every rank takes part in a checkpoint (rank 0 writes it).
+        trainer.log = Job.isRoot ? try runRecorder(log: log, tensorboard: tensorboard, appending: resume != nil) : nil
         if let checkpoint {
             trainer.checkpointURL = URL(fileURLWithPath: checkpoint)
             trainer.saveEvery = max(1, saveEvery)

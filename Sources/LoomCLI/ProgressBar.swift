@@ -4,12 +4,15 @@ import Foundation
 /// in place; otherwise (a log file, CI) it prints a line per update, so logs stay readable.
 final class ProgressBar {
     private let interactive = isatty(STDERR_FILENO) != 0
+    /// Only rank 0 of a job draws.
+    private let enabled = Job.isRoot
     private var lastDraw = 0.0
     private var drawn = false
     private let width = 28
 
     /// Shows `fraction` done, with `detail` (rate, loss) and an ETA from `elapsed` seconds.
     func update(fraction: Double, elapsed: Double, detail: String, force: Bool = false) {
+        guard enabled else { return }
         let now = Date().timeIntervalSince1970
         if interactive && !force && now - lastDraw < 0.1 { return }
         lastDraw = now
@@ -28,6 +31,7 @@ final class ProgressBar {
 
     /// Prints a message on its own line without breaking the bar.
     func message(_ text: String) {
+        guard enabled else { return }
         if interactive && drawn {
             FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
             drawn = false
@@ -37,6 +41,7 @@ final class ProgressBar {
     }
 
     func finish() {
+        guard enabled else { return }
         if interactive && drawn { FileHandle.standardError.write(Data("\n".utf8)) }
         drawn = false
     }

@@ -167,6 +167,7 @@ struct Seq2SeqTrain: ParsableCommand {
         }
         let backend = try device.open()
         let trainer = try Seq2SeqTrainer(train: split.train, valid: split.valid, config: c, backend: backend)
+        trainer.distribute(over: Job.current)
         trainer.reportEvery = max(1, reportEvery)
         trainer.evalEvery = evalEvery
         trainer.maxSeconds = maxMinutes.map { $0 * 60 }
@@ -192,6 +193,7 @@ struct Seq2SeqTrain: ParsableCommand {
         }
         let summary = try trainer.run()
         bar.finish()
+        guard Job.isRoot else { return }
         if let m = summary.validation {
             print(String(format: "validation: loss %.4f, exact match %.2f%%, chrF %.2f at step %d (%.0f pairs/s%@)",
                          m[0].1, 100 * m[1].1, m[2].1, summary.steps, summary.pairsPerSecond,

@@ -85,6 +85,8 @@ struct Word2VecTrain: ParsableCommand {
     var evalEvery: Int?
     @Option(help: "Fused path (negative sampling, --window, sgd): sentences trained at once without locks; 1 is deterministic. Default: every thread (CPU), 8 work-groups per compute unit (OpenCL).")
     var workers: Int?
+    @Option(help: "Under mpirun: each rank trains on its shard, and the ranks average their models every this many words per rank (Ji et al., 2016).")
+    var syncWords = 1 << 20
 
     func makeConfig() -> Word2VecConfig {
         var c = Word2VecConfig.defaults(model: model, loss: loss, window: window)
@@ -113,12 +115,18 @@ struct Word2VecTrain: ParsableCommand {
 
         let clock = Date()
         writeError("reading \(corpusURL.path)…")
-        let corpus = try Corpus.load(corpusURL, options: options)
+        let whole = try Corpus.load(corpusURL, options: options)
+        // In a job of several ranks each trains on its own shard (whole sentences) of the corpus.
+        let corpus = Job.size > 1 ? whole.shard(Shard(Job.current)) : whole
         writeError(String(format: "corpus: %@ tokens, %@ distinct words, vocabulary %d (%.1f s)",
-                          formatCount(Double(corpus.tokenCount)), formatCount(Double(corpus.distinctWords)),
-                          corpus.vocabulary.count, Date().timeIntervalSince(clock)))
+                          formatCount(Double(whole.tokenCount)), formatCount(Double(whole.distinctWords)),
+                          whole.vocabulary.count, Date().timeIntervalSince(clock)))
         let backend = try device.open()
         let trainer = try Word2VecTrainer(corpus: corpus, config: config, backend: backend)
+        try trainer.distribute(over: Job.current, syncWords: syncWords)
+        if Job.size > 1 {
+            writeRankError("shard of \(corpus.ids.count) words; models averaged every \(formatCount(Double(syncWords))) words")
+        }
         writeError("training: \(config.summary)")
         let fused = config.usesFusedPass
         trainer.reportEvery = max(1, reportEvery ?? (fused ? 1 : 2000))
@@ -129,7 +137,7 @@ struct Word2VecTrain: ParsableCommand {
             try trainer.resume(from: URL(fileURLWithPath: resume))
             writeError("resumed from \(resume)")
         }
-        trainer.log = try runRecorder(log: log, tensorboard: tensorboard, appending: resume != nil)
+        trainer.log = Job.isRoot ? try runRecorder(log: log, tensorboard: tensorboard, appending: resume != nil) : nil
         if let checkpoint {
             trainer.checkpointURL = URL(fileURLWithPath: checkpoint)
             trainer.saveEvery = max(1, saveEvery ?? (fused ? 20 : 10_000))
@@ -150,6 +158,12 @@ struct Word2VecTrain: ParsableCommand {
         }
         let summary = try trainer.run()
         bar.finish()
+        if Job.size > 1 {
+            let cost = trainer.averagingCost
+            writeRankError(String(format: "trained %d words; %d model averages took %.2f s of %.2f s",
+                                  trainer.wordsTrained, cost.count, cost.seconds, summary.seconds))
+        }
+        guard Job.isRoot else { return }
 
         let vectors = try trainer.model.wordVectors()
         let outURL = URL(fileURLWithPath: output)
@@ -160,9 +174,9 @@ struct Word2VecTrain: ParsableCommand {
             try vectors.writeProjector(to: outURL)
         }
         try corpus.vocabulary.write(to: URL(fileURLWithPath: output + ".vocab"))
-        print(String(format: "trained %d steps, %@ words in %.1f s (%@ words/s), final loss %@; vectors: %@",
+        print(String(format: "trained %d steps, %@ words in %.1f s (%@ words/s%@), final loss %@; vectors: %@",
                      summary.steps, formatCount(Double(summary.wordsDone)), summary.seconds,
-                     formatCount(summary.wordsPerSecond), summary.finalLoss.map { String(format: "%.4f", $0) } ?? "–",
-                     output))
+                     formatCount(summary.wordsPerSecond), Job.size > 1 ? " on \(Job.size) ranks" : "",
+                     summary.finalLoss.map { String(format: "%.4f", $0) } ?? "–", output))
     }
 }

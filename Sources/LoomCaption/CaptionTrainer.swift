@@ -114,6 +114,7 @@ public final class CaptionTrainer: TrainingTask {
                                 checkpointURL: checkpointURL, saveEvery: saveEvery, log: log, maxSeconds: maxSeconds,
                                 examplesPerStep: Double(min(config.batchSize, examples.count)))
         loop.onReport = onProgress
+        loop.communicator = parallel.communicator
         loop.onValidation = onValidation
         loop.onCheckpoint = onCheckpoint
         let result = try loop.run(self, from: startStep)
@@ -123,14 +124,38 @@ public final class CaptionTrainer: TrainingTask {
                        trainingLoss: result.trainingLoss, validation: result.validation, stoppedByTime: result.stoppedByTime)
     }
 
+    /// The data-parallel job this trainer is one rank of (see `distribute`).
+    public private(set) var parallel = DataParallel(SingleProcess())
+
+    /// Makes this trainer one rank of `communicator`'s job (as `Seq2SeqTrainer.distribute`): each
+    /// rank trains its part of every batch, weighted by its share of the batch's target words.
+    public func distribute(over communicator: any Communicator) {
+        parallel = DataParallel(communicator)
+        model.store.distribute(over: communicator)
+    }
+
     public func trainStep(_ step: Int) throws {
-        let chosen = batch(step).map { examples[$0] }
+        let all = batch(step).map { examples[$0] }
+        let chosen = Array(parallel.part(all))
+        if parallel.isDistributed {
+            func targets(_ e: [(image: Int, caption: [Int32])]) -> Int { e.reduce(0) { $0 + $1.caption.count + 1 } }
+            model.store.share = Float(targets(chosen)) / Float(targets(all))
+            if chosen.isEmpty {
+                try model.store.zeroGradients()
+                try model.store.update(config.rule(at: step), l2: config.l2, clip: config.clip)
+                return
+            }
+        }
         let ws = try workspace(batch: chosen.count, longest: chosen.map(\.caption.count).max()!, training: true)
         try model.upload(images: chosen.map { train[$0.image].image }, captions: chosen.map(\.caption), into: ws)
         try model.trainStep(ws, step: step)
     }
 
-    public func takeLoss() throws -> Double? { try takeLoss(training: true) }
+    /// The global batch's mean loss per target word since the last call (over every rank).
+    public func takeLoss() throws -> Double? {
+        let (total, count) = try workspaces.takeLossSum(training: true, layer: model.output)
+        return try parallel.meanLoss(total: total, count: Double(count))
+    }
     public func learningRate(at step: Int) -> Float {
         config.decayEvery > 0 ? config.learningRate * pow(config.decay, Float(step / config.decayEvery)) : config.learningRate
     }
@@ -167,7 +192,9 @@ public final class CaptionTrainer: TrainingTask {
 
     static let format = "loom-caption-checkpoint"
 
+    /// Writes the model (rank 0 only: every rank holds the same parameters).
     public func saveCheckpoint(to url: URL, step: Int) throws {
+        guard parallel.communicator.isRoot else { return }
         try ModelCheckpoint.write(CheckpointMetadata(config: config, vocabulary: model.vocabulary, step: step,
                                                      trainExamples: examples.count), store: model.store, to: url)
     }

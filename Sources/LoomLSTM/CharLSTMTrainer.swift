@@ -17,6 +17,12 @@ public enum ValidationProtocol: String, Codable, Sendable, CaseIterable {
 /// Trains a `CharLSTM` as the course's 6_lstm notebook: `B` cursors over the training text,
 /// segments of `T` characters with state carried, BPTT, clipping, SGD with staircase decay (or
 /// Adam); validation perplexity on the first `validSize` characters every `evalEvery` steps.
+///
+/// Data parallel across the ranks of a `Communicator`: each rank runs its share of the `B`
+/// cursors (`Shard`), the gradients are summed in `ParameterStore.update`, and every rank applies
+/// the same step, so N ranks follow one rank's losses (to float rounding; dropout masks differ, as
+/// each rank draws its own rows'). Reported losses are the global batch's. Checkpoints hold all
+/// `B` cursors' states (gathered to rank 0, which alone writes), so they resume on any number of ranks.
 public final class CharLSTMTrainer: TrainingTask {
     public let config: CharLSTMConfig
     public let model: CharLSTM
@@ -39,22 +45,35 @@ public final class CharLSTMTrainer: TrainingTask {
     private var sampler: LogUniformSampler?
     private var sampledIDs: [Int32] = []
     private let batches: TextBatches
+    /// The job this trainer is one rank of.
+    public let communicator: any Communicator
+    /// This rank's cursors of the global batch.
+    public var cursors: Range<Int> { batches.cursors }
 
     /// Splits `text` into the validation slice (its first `validSize` symbols) and the rest.
-    public init(text: CharacterText, config: CharLSTMConfig, backend: any Backend) throws {
+    /// `communicator`: the data-parallel job (every rank passes the same text and settings).
+    public init(text: CharacterText, config: CharLSTMConfig, backend: any Backend,
+                communicator: any Communicator = SingleProcess()) throws {
         let validCount = min(config.validSize, text.count)
         let trainIDs = Array(text.ids[validCount...])
         try config.validate(alphabetSize: text.alphabet.count, trainLength: trainIDs.count)
         if config.validSize > 0 && validCount < 2 {
             throw LoomError.invalidArgument("the text is too short for a validation slice of \(config.validSize)")
         }
+        if config.batchSize < communicator.size {
+            throw LoomError.invalidArgument("--batch-size \(config.batchSize) is smaller than the \(communicator.size) ranks; "
+                                            + "every rank needs at least one cursor of the global batch")
+        }
         self.config = config
+        self.communicator = communicator
         train = CharacterText(alphabet: text.alphabet, ids: trainIDs)
         valid = CharacterText(alphabet: text.alphabet, ids: Array(text.ids[0..<validCount]))
         model = try CharLSTM(config: config, alphabet: text.alphabet, backend: backend)
-        workspace = try model.workspace(batch: config.batchSize, steps: config.unrollings, training: true)
-        batches = TextBatches(ids: trainIDs, batch: config.batchSize, unrollings: config.unrollings,
+        let cursors = Shard(communicator).range(config.batchSize)
+        workspace = try model.workspace(batch: cursors.count, steps: config.unrollings, training: true)
+        batches = TextBatches(ids: trainIDs, batch: config.batchSize, cursors: cursors, unrollings: config.unrollings,
                               alphabetSize: text.alphabet.count, bigram: config.bigram)
+        model.store.distribute(over: communicator, share: Float(cursors.count) / Float(config.batchSize))
         sampler = config.sampled > 0 ? LogUniformSampler(range: text.alphabet.count) : nil
     }
 
@@ -73,6 +92,7 @@ public final class CharLSTMTrainer: TrainingTask {
                                 checkpointURL: checkpointURL, saveEvery: saveEvery, log: log, maxSeconds: maxSeconds,
                                 examplesPerStep: Double(config.batchSize * config.unrollings))
         loop.onReport = onProgress
+        loop.communicator = communicator
         loop.onValidation = { [onValidation] step, metrics in onValidation?(step, metrics[0].1) }
         loop.onCheckpoint = onCheckpoint
         let result = try loop.run(self, from: startStep)
@@ -92,7 +112,13 @@ public final class CharLSTMTrainer: TrainingTask {
         try model.trainStep(workspace, step: step)
     }
 
-    public func takeLoss() throws -> Double? { try model.takeLoss(workspace) }
+    /// The global batch's mean loss since the last call (one allreduce of two numbers across ranks).
+    public func takeLoss() throws -> Double? {
+        let local = try model.takeLoss(workspace)
+        guard communicator.size > 1 else { return local }
+        let weight = Double(cursors.count)
+        return try DataParallel(communicator).meanLoss(total: (local ?? 0) * weight, count: local == nil ? 0 : weight)
+    }
     public func learningRate(at step: Int) -> Float { config.learningRate(at: step) }
     public var canValidate: Bool { evalEvery > 0 && valid.count > 1 }
     public func validate(at step: Int) throws -> [(String, Double)] {
@@ -179,15 +205,23 @@ public final class CharLSTMTrainer: TrainingTask {
         var trainCharacters: Int
     }
 
+    /// Writes the model and the carried states of all `B` cursors (gathered from every rank; every
+    /// rank calls this, rank 0 writes).
     public func saveCheckpoint(to url: URL, step: Int) throws {
+        var states: [(String, [Float])] = []
+        let c = cursors.count, h = config.hidden
+        for l in 0..<config.layers {
+            for (name, tensor) in [("state.cell\(l)", workspace.cells[l]), ("state.hidden\(l)", workspace.hiddens[l])] {
+                let mine = try model.backend.floats(tensor.rows(0..<c))
+                if let all = try communicator.gather(mine, root: 0) { states.append((name, all)) }
+            }
+        }
+        guard communicator.isRoot else { return }
         var archive = try TensorArchive(metadata: CheckpointMetadata(
             config: config, alphabet: model.alphabet, step: step, trainCharacters: train.count))
         try model.save(into: &archive)
         // The carried states, so a resumed run continues exactly.
-        for l in 0..<config.layers {
-            try archive.set("state.cell\(l)", tensor: workspace.cells[l].rows(0..<config.batchSize), from: model.backend)
-            try archive.set("state.hidden\(l)", tensor: workspace.hiddens[l].rows(0..<config.batchSize), from: model.backend)
-        }
+        for (name, values) in states { archive.set(name, floats: values, shape: [config.batchSize, h]) }
         try archive.write(to: url)
     }
 
@@ -208,9 +242,17 @@ public final class CharLSTMTrainer: TrainingTask {
             throw LoomError.invalidArgument("\(url.path) was trained on another text or alphabet")
         }
         try model.restore(from: archive)
+        // This rank's cursors' rows of the saved states (saved by any number of ranks).
+        let h = config.hidden
         for l in 0..<config.layers {
-            try archive.load("state.cell\(l)", into: workspace.cells[l].rows(0..<config.batchSize), on: model.backend)
-            try archive.load("state.hidden\(l)", into: workspace.hiddens[l].rows(0..<config.batchSize), on: model.backend)
+            for (name, tensor) in [("state.cell\(l)", workspace.cells[l]), ("state.hidden\(l)", workspace.hiddens[l])] {
+                let all = try archive.floats(name)
+                guard try archive.shape(name) == [config.batchSize, h] else {
+                    throw LoomError.invalidData("\(url.path): '\(name)' is \(try archive.shape(name)), expected [\(config.batchSize), \(h)]")
+                }
+                try model.backend.upload(Array(all[cursors.lowerBound * h ..< cursors.upperBound * h]),
+                                         to: tensor.rows(0..<cursors.count))
+            }
         }
         startStep = meta.step
     }

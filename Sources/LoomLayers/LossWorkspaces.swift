@@ -28,6 +28,12 @@ public final class LossWorkspaces<W: AnyObject> {
     /// The mean loss per target since the last call over the training (or evaluation)
     /// workspaces of `layer`, or nil when nothing was counted.
     public func takeLoss(training: Bool, layer: SoftmaxOutput) throws -> Double? {
+        let (total, count) = try takeLossSum(training: training, layer: layer)
+        return count > 0 ? total / Double(count) : nil
+    }
+
+    /// Σ loss and the number of targets since the last call (for a mean over several ranks).
+    public func takeLossSum(training: Bool, layer: SoftmaxOutput) throws -> (total: Double, count: Int) {
         var total = 0.0, count = 0
         for e in entries.values where e.training == training {
             let o = output(e.workspace), n = o.lossCount
@@ -36,6 +42,6 @@ public final class LossWorkspaces<W: AnyObject> {
                 count += n
             }
         }
-        return count > 0 ? total / Double(count) : nil
+        return (total, count)
     }
 }

@@ -47,6 +47,20 @@ public final class ParameterStore {
     /// `(1)` scratch: Σ g² for clipping.
     private var normScratch: Tensor!
 
+    /// The job whose ranks average their gradients in `update` (see `distribute`); nil: one rank.
+    public private(set) var communicator: (any Communicator)?
+    /// This rank's fraction of the global batch's gradient: of its examples, or of its targets
+    /// when the loss is a mean over targets (a trainer may set it every step; 0 for a rank with no
+    /// examples this step, which still takes part in the allreduce).
+    public var share: Float = 1 {
+        didSet { precondition(share >= 0 && share <= 1, "a rank's share of the batch is in [0, 1]") }
+    }
+    /// The gradients on the host, for the allreduce.
+    private var hostGradients: [Float] = []
+    /// Seconds spent in the gradient allreduce itself, and in moving the gradients to the host and
+    /// back (which also waits for the backward pass on an asynchronous device), since `allocate`.
+    public private(set) var allreduceSeconds = 0.0, transferSeconds = 0.0
+
     public init() {}
 
     /// Registers a parameter; its tensors exist after `allocate`.
@@ -102,10 +116,43 @@ public final class ParameterStore {
         self.backend = backend
     }
 
+    /// Synchronous data parallelism: from now on `update` first replaces every rank's gradient by
+    /// Σ_r share_r · g_r over the ranks of `communicator`. Each rank's `g_r` is the mean over its
+    /// part of the global batch and `share` that part's fraction of the batch, so every rank then
+    /// steps with the gradient of the whole batch and the parameters stay equal on all ranks
+    /// (they start equal: the initialisation is seeded). The gradients travel as one flat buffer.
+    public func distribute(over communicator: any Communicator, share: Float = 1) {
+        self.communicator = communicator.size > 1 ? communicator : nil
+        self.share = share
+    }
+
+    /// Zeroes every gradient (a rank with no examples in a step contributes nothing).
+    public func zeroGradients() throws {
+        guard let be = backend else { throw LoomError.invalidArgument("the parameter store is not allocated") }
+        try be.fill(gradients, value: 0)
+    }
+
+    /// One allreduce of the flat gradient buffer through the host.
+    private func allreduceGradients(_ communicator: any Communicator, on be: any Backend) throws {
+        if hostGradients.count != gradients.shape.count { hostGradients = [Float](repeating: 0, count: gradients.shape.count) }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        if share != 1 { try be.scale(gradients, by: share) }
+        try hostGradients.withUnsafeMutableBytes { try be.download(gradients, into: $0) }
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        try communicator.allreduceSum(&hostGradients)
+        let t2 = DispatchTime.now().uptimeNanoseconds
+        try hostGradients.withUnsafeBytes { try be.upload($0, to: gradients) }
+        let t3 = DispatchTime.now().uptimeNanoseconds
+        allreduceSeconds += Double(t2 - t1) / 1e9
+        transferSeconds += Double(t1 - t0 + t3 - t2) / 1e9
+    }
+
     /// L2 decay on the decaying parameters, clipping by the global norm of every gradient, and
-    /// one optimiser step on the flat buffers — all on the device.
+    /// one optimiser step on the flat buffers — all on the device (after the gradients' allreduce
+    /// when the store is `distribute`d).
     public func update(_ rule: UpdateRule, l2: Float, clip: Float) throws {
         guard let be = backend else { throw LoomError.invalidArgument("the parameter store is not allocated") }
+        if let communicator { try allreduceGradients(communicator, on: be) }
         if l2 > 0 {
             for p in parameters where p.decays { try be.axpy(alpha: l2, p.value, p.gradient) }
         }

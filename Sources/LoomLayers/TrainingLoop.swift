@@ -47,6 +47,9 @@ public final class TrainingLoop {
     public var maxSeconds: Double?
     /// Examples a step trains on, for the rate in reports.
     public var examplesPerStep: Double = 1
+    /// The data-parallel job the run is one rank of: the ranks agree on stopping by time (one
+    /// allreduce of a flag per step, only with `maxSeconds`), so none is left waiting.
+    public var communicator: any Communicator = SingleProcess()
     /// What to suggest when the loss turns non-finite.
     public var divergenceAdvice = "try a lower --lr or gradient clipping (--clip)"
 
@@ -89,7 +92,10 @@ public final class TrainingLoop {
         while s < totalSteps {
             try task.trainStep(s)
             s += 1
-            if let limit = maxSeconds, seconds() >= limit, s < totalSteps { stoppedByTime = true }
+            if let limit = maxSeconds, s < totalSteps {
+                let late = seconds() >= limit
+                stoppedByTime = communicator.size > 1 ? try communicator.sum(late ? 1 : 0) > 0 : late
+            }
             let last = s == totalSteps || stoppedByTime
             let validating = task.canValidate && ((evalEvery > 0 && s % evalEvery == 0) || last)
             let saving = checkpointURL != nil && saveEvery.map { s % $0 == 0 || last } == true

@@ -26,6 +26,9 @@ public final class Seq2SeqTrainer: TrainingTask {
     public var onValidation: ((_ step: Int, _ metrics: [(String, Double)]) -> Void)?
     public var onCheckpoint: ((_ step: Int, _ url: URL) -> Void)?
 
+    /// The data-parallel job this trainer is one rank of (see `distribute`).
+    public private(set) var parallel = DataParallel(SingleProcess())
+
     private var startStep = 0
     private lazy var workspaces = LossWorkspaces<Seq2SeqModel.Workspace>(limit: 48) { $0.output }
     private var plan: (epoch: Int, batches: [[Int]])?
@@ -154,6 +157,7 @@ public final class Seq2SeqTrainer: TrainingTask {
                                 checkpointURL: checkpointURL, saveEvery: saveEvery, log: log, maxSeconds: maxSeconds,
                                 examplesPerStep: Double(min(config.batchSize, train.count)))
         loop.onReport = onProgress
+        loop.communicator = parallel.communicator
         loop.onValidation = onValidation
         loop.onCheckpoint = onCheckpoint
         let result = try loop.run(self, from: startStep)
@@ -164,15 +168,39 @@ public final class Seq2SeqTrainer: TrainingTask {
                        validation: result.validation, stoppedByTime: result.stoppedByTime)
     }
 
+    /// Makes this trainer one rank of `communicator`'s job: every rank builds the same batches and
+    /// trains its part of each (`DataParallel`); the gradients, weighted by each part's share of
+    /// the batch's targets, are summed before every update. Every rank passes the same pairs
+    /// and settings; rank 0 alone should be given a log and progress callbacks.
+    public func distribute(over communicator: any Communicator) {
+        parallel = DataParallel(communicator)
+        model.store.distribute(over: communicator)
+    }
+
     public func trainStep(_ step: Int) throws {
-        let pairs = batch(step).map { train[$0] }
+        let all = batch(step).map { train[$0] }
+        let pairs = Array(parallel.part(all))
+        if parallel.isDistributed {
+            func targets(_ p: [EncodedPair]) -> Int { p.reduce(0) { $0 + $1.target.count + 1 } }
+            model.store.share = Float(targets(pairs)) / Float(targets(all))
+            if pairs.isEmpty {
+                // Fewer pairs than ranks in this batch: this rank adds nothing but takes the step.
+                try model.store.zeroGradients()
+                try model.store.update(config.rule(at: step), l2: config.l2, clip: config.clip)
+                return
+            }
+        }
         let ws = try workspace(for: pairs, training: true)
         try model.upload(sources: pairs.map(\.source), targets: pairs.map(\.target), into: ws,
                          wordDropout: config.wordDropout > 0 ? (config.wordDropout, step) : nil)
         try model.trainStep(ws, step: step)
     }
 
-    public func takeLoss() throws -> Double? { try takeLoss(training: true) }
+    /// The global batch's mean loss per target symbol since the last call (over every rank).
+    public func takeLoss() throws -> Double? {
+        let (total, count) = try workspaces.takeLossSum(training: true, layer: model.output)
+        return try parallel.meanLoss(total: total, count: Double(count))
+    }
     public func learningRate(at step: Int) -> Float { config.learningRate(at: step) }
     public var canValidate: Bool { !valid.isEmpty }
     public func validate(at step: Int) throws -> [(String, Double)] {
@@ -223,7 +251,9 @@ public final class Seq2SeqTrainer: TrainingTask {
 
     static let format = "loom-seq2seq-checkpoint"
 
+    /// Writes the model (rank 0 only: every rank holds the same parameters).
     public func saveCheckpoint(to url: URL, step: Int) throws {
+        guard parallel.communicator.isRoot else { return }
         try ModelCheckpoint.write(CheckpointMetadata(config: config, source: model.source, target: model.target,
                                                      step: step, trainPairs: train.count), store: model.store, to: url)
     }

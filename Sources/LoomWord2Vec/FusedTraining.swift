@@ -14,7 +14,9 @@ extension Word2VecTrainer {
         let be = model.backend
         let n = corpus.ids.count, length = ExampleStream.sentenceLength
         let sentences = (n + length - 1) / length
-        let perStep = max(1, Self.fusedStepWords / length)
+        // In a job, a step is at most the averaging period, so that `--sync-words` is honoured.
+        let stepWords = averaging.map { min(Self.fusedStepWords, $0.syncWords) } ?? Self.fusedStepWords
+        let perStep = max(1, stepWords / length)
         let keep = config.sample > 0 ? corpus.vocabulary.keepProbabilities(threshold: config.sample)
             : [Float](repeating: 1, count: corpus.vocabulary.count)
         let noise = AliasSampler(weights: corpus.vocabulary.unigramDistribution(power: 0.75)).table
@@ -26,7 +28,7 @@ extension Word2VecTrainer {
         let total = totalWords
         let stepLimit = config.steps
         var record = RunState(total: total, stepLimit: stepLimit, wordsAtStart: startPosition.wordsDone,
-                               estimatedSteps: stepLimit ?? max(1, (total + Self.fusedStepWords - 1) / Self.fusedStepWords))
+                               estimatedSteps: stepLimit ?? max(1, (total + perStep * length - 1) / (perStep * length)))
         var step = startStep, position = startPosition
         // The run's fraction done after `words` corpus words, or `steps` steps of a `--steps` run.
         func progress(words: Int, steps: Int) -> Double {
@@ -35,10 +37,16 @@ extension Word2VecTrainer {
         }
         func finished() -> Bool { stepLimit.map { step >= $0 } ?? (position.wordsDone >= total) }
 
-        while !finished() {
+        var running = !finished() || averaging != nil
+        while running {
+            var words = 0
+            if finished() {
+                running = try endOfIteration(done: true, words: 0, step: step, position: position)
+                continue
+            }
             let first = position.cursor / length
             let count = min(perStep, sentences - first)
-            let words = min((first + count) * length, n) - first * length
+            words = min((first + count) * length, n) - first * length
             var pass = Word2VecPass()
             pass.cbow = config.model == .cbow
             pass.cbowMean = config.cbowMean
@@ -62,6 +70,7 @@ extension Word2VecTrainer {
                 try be.fill(stats, value: 0)
                 return sums[1] > 0 ? Double(sums[0]) / Double(sums[1]) : nil
             }
+            running = try endOfIteration(done: finished(), words: words, step: step, position: position)
         }
         return try summary(step, position, record)
     }

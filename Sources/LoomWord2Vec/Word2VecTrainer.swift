@@ -58,6 +58,27 @@ public final class Word2VecTrainer {
 
     var startStep = 0
     var startPosition = StreamPosition()
+    /// Model averaging across the ranks of a job (nil: one rank).
+    var averaging: ModelAveraging?
+    /// The step of the last checkpoint (a job saves at its averaging rounds).
+    var lastSave = 0
+    /// Words every rank of the job has trained (at the last round).
+    var jobWords = 0
+
+    /// Makes this trainer one rank of `communicator`'s job, training on its own shard (give the
+    /// initialiser `corpus.shard(Shard(communicator))`) and averaging the models with the other
+    /// ranks every `syncWords` words (`ModelAveraging`). Rank 0 alone should be given a log,
+    /// progress callbacks and a file to write the vectors to; every rank takes part in checkpoints.
+    public func distribute(over communicator: any Communicator, syncWords: Int) throws {
+        guard syncWords >= 1 else { throw LoomError.invalidArgument("--sync-words must be at least 1") }
+        averaging = communicator.size > 1 ? ModelAveraging(communicator: communicator, syncWords: syncWords) : nil
+    }
+
+    /// Corpus words this rank has trained, over every run of this trainer (resumed ones included).
+    public var wordsTrained: Int { startPosition.wordsDone }
+
+    /// Model averages done so far and the seconds they took.
+    public var averagingCost: (count: Int, seconds: Double) { (averaging?.averages ?? 0, averaging?.seconds ?? 0) }
 
     public init(corpus: Corpus, config: Word2VecConfig, backend: any Backend) throws {
         try config.validate(vocabularySize: corpus.vocabulary.count, corpusWords: corpus.ids.count)
@@ -86,13 +107,20 @@ public final class Word2VecTrainer {
         var corpusTokens: Int
         var step: Int
         var position: StreamPosition
+        /// Written by a job of this many ranks (absent: one), after this many passes over the corpus.
+        var ranks: Int?
+        var epochsDone: Double?
     }
 
     /// Writes parameters, optimiser state, vocabulary, the stream position and step, atomically.
-    public func saveCheckpoint(to url: URL, step: Int, position: StreamPosition) throws {
+    /// In a job of several ranks, `job` holds the passes over the whole corpus done by all ranks
+    /// together and the whole corpus's tokens (rank 0 writes).
+    public func saveCheckpoint(to url: URL, step: Int, position: StreamPosition,
+                               job: (epochsDone: Double, corpusTokens: Int)? = nil) throws {
         var archive = try TensorArchive(metadata: CheckpointMetadata(
             config: config, words: corpus.vocabulary.words, counts: corpus.vocabulary.counts,
-            corpusTokens: corpus.ids.count, step: step, position: position))
+            corpusTokens: job?.corpusTokens ?? corpus.ids.count, step: step, position: position,
+            ranks: job == nil ? nil : averaging?.communicator.size, epochsDone: job?.epochsDone))
         try model.save(into: &archive)
         try archive.write(to: url)
     }
@@ -111,14 +139,47 @@ public final class Word2VecTrainer {
             throw LoomError.invalidArgument("\(url.path) was trained with other settings (\(meta.config.summary)); "
                 + "resume with the same model, loss, window, dimension, batch and seed")
         }
-        guard meta.words == corpus.vocabulary.words, meta.corpusTokens == corpus.ids.count else {
+        let jobTokens = try averaging.map { Int(try $0.communicator.sum(Double(corpus.ids.count))) } ?? corpus.ids.count
+        guard meta.words == corpus.vocabulary.words, meta.corpusTokens == jobTokens else {
             throw LoomError.invalidArgument("\(url.path) was trained on another corpus or vocabulary "
                 + "(\(meta.words.count) words, \(meta.corpusTokens) tokens; this corpus gives "
                 + "\(corpus.vocabulary.count) words, \(corpus.ids.count) tokens)")
         }
         try model.restore(from: archive)
         startStep = meta.step
-        startPosition = meta.position
+        lastSave = meta.step
+        if (meta.ranks ?? 1) == 1 && averaging == nil {
+            startPosition = meta.position
+        } else {
+            // Written by, or resumed on, a job of several ranks: every rank starts as far into its
+            // own shard (in passes over it) as the job had come, at a sentence boundary.
+            let epochs = meta.epochsDone ?? Double(meta.position.wordsDone) / Double(max(1, meta.corpusTokens))
+            let n = corpus.ids.count, length = ExampleStream.sentenceLength
+            let done = Int((epochs * Double(n)).rounded(.down))
+            startPosition.wordsDone = done / length * length
+            startPosition.cursor = (done % max(n, 1)) / length * length
+        }
+    }
+
+    /// The end of one iteration of either loop, on every rank: alone, whether this rank goes on;
+    /// in a job, the ranks' `ModelAveraging.round` (averaging and checkpoints at its cadence).
+    /// - Returns: whether the loop goes on.
+    func endOfIteration(done: Bool, words: Int, step: Int, position: StreamPosition) throws -> Bool {
+        guard let averaging else { return !done }
+        let wantsSave = checkpointURL != nil && saveEvery.map { step - lastSave >= $0 } == true
+        let round = try averaging.round(done: done, words: words, wordsDone: position.wordsDone,
+                                        totalWords: totalWords, wantsSave: wantsSave, model: model)
+        jobWords = round.wordsDone
+        if round.save, let url = checkpointURL {
+            let tokens = Int(try averaging.communicator.sum(Double(corpus.ids.count)))
+            if averaging.communicator.isRoot {
+                try saveCheckpoint(to: url, step: step, position: position,
+                                   job: (Double(round.wordsDone) / Double(max(1, tokens)), tokens))
+                onCheckpoint?(step, url)
+            }
+            lastSave = step
+        }
+        return round.running
     }
 
     // MARK: Running
@@ -148,15 +209,21 @@ public final class Word2VecTrainer {
             return position.wordsDone >= total
         }
 
-        while !finished() {
-            let plan = producer.next()
-            let rule = model.rule(progress: progress(position))
-            try model.step(plan, progress: progress(position))
-            step = plan.step + 1
-            position = plan.positionAfter
-            producer.recycle(plan)
+        var running = !finished() || averaging != nil
+        while running {
+            var words = 0
+            if !finished() {
+                let plan = producer.next()
+                let rule = model.rule(progress: progress(position))
+                try model.step(plan, progress: progress(position))
+                step = plan.step + 1
+                words = plan.positionAfter.wordsDone - position.wordsDone
+                position = plan.positionAfter
+                producer.recycle(plan)
 
-            try endOfStep(step, position, last: finished(), learningRate: rule.learningRate, &record) { try model.takeLoss() }
+                try endOfStep(step, position, last: finished(), learningRate: rule.learningRate, &record) { try model.takeLoss() }
+            }
+            running = try endOfIteration(done: finished(), words: words, step: step, position: position)
         }
         return try summary(step, position, record)
     }
@@ -173,7 +240,8 @@ public final class Word2VecTrainer {
     /// neighbours, the checkpoint.
     func endOfStep(_ step: Int, _ position: StreamPosition, last: Bool, learningRate: Float, _ r: inout RunState,
                    takeLoss: () throws -> Double?) throws {
-        let saving = checkpointURL != nil && saveEvery.map { step % $0 == 0 || last } == true
+        // A job of several ranks saves at its averaging rounds instead (`endOfIteration`).
+        let saving = averaging == nil && checkpointURL != nil && saveEvery.map { step % $0 == 0 || last } == true
         if step % reportEvery == 0 || last || saving {
             if let loss = try takeLoss() {
                 try Divergence.check(loss, step: step, advice: Self.divergenceAdvice)
@@ -188,7 +256,7 @@ public final class Word2VecTrainer {
             try log?.record(RunRecord(step: step, elapsed: seconds, loss: r.lastLoss, learningRate: Double(learningRate),
                                       wordsPerSecond: report.wordsPerSecond, words: position.wordsDone))
         }
-        if let evalEvery, evalEvery > 0, step % evalEvery == 0 || last {
+        if let evalEvery, evalEvery > 0, step % evalEvery == 0 || last, averaging?.communicator.isRoot ?? true {
             let nearest = try model.nearest(validationIDs, k: 8)
             onEvaluation?(step, zip(validationIDs, nearest).map { (corpus.vocabulary.words[$0], $1) })
         }
@@ -204,8 +272,11 @@ public final class Word2VecTrainer {
         let seconds = r.clock.seconds
         startStep = step
         startPosition = position
-        return TrainingSummary(steps: step, wordsDone: position.wordsDone, seconds: seconds,
-                               wordsPerSecond: Double(position.wordsDone - r.wordsAtStart) / max(seconds, 1e-9),
+        // A job's summary counts every rank's words (the ranks trained at the same time).
+        let jobStart = try averaging.map { Int(try $0.communicator.sum(Double(r.wordsAtStart))) } ?? r.wordsAtStart
+        let done = averaging == nil ? position.wordsDone : jobWords
+        return TrainingSummary(steps: step, wordsDone: done, seconds: seconds,
+                               wordsPerSecond: Double(done - jobStart) / max(seconds, 1e-9),
                                finalLoss: r.lastLoss)
     }
 

@@ -16,47 +16,15 @@ final class CLITests: XCTestCase {
         try? FileManager.default.removeItem(at: folder)
     }
 
-    /// The `loom` executable built beside the test bundle; skipped, visibly, when it was not built.
-    func loomExecutable() throws -> URL {
-        let places = [Bundle(for: CLITests.self).bundleURL.deletingLastPathComponent(),
-                      Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent(),
-                      URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
-        for place in places {
-            let url = place.appendingPathComponent("loom")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        throw XCTSkip("the loom executable is not built beside the tests (looked in \(places.map(\.path))); "
-                          + "build it with `swift build` to run the command-line checks")
-    }
+    func loomExecutable() throws -> URL { try builtLoomExecutable() }
 
-    struct Outcome {
-        var status: Int32
-        var output: String
-        var errors: String
-    }
+    typealias Outcome = ProcessOutcome
 
     /// Runs `loom arguments` with `LOOM_DEVICE` unset, so only `--device` chooses.
     func loom(_ arguments: [String]) throws -> Outcome {
-        let process = Process()
-        process.executableURL = try loomExecutable()
-        process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["LOOM_DEVICE"] = nil
-        process.environment = environment
-        // Both streams go to files, so neither can fill a pipe while the other is read.
-        let name = UUID().uuidString
-        let outURL = folder.appendingPathComponent("\(name).out"), errURL = folder.appendingPathComponent("\(name).err")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let output = try FileHandle(forWritingTo: outURL), errors = try FileHandle(forWritingTo: errURL)
-        defer { try? output.close(); try? errors.close() }
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus,
-                       output: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-                       errors: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+        return try runProcess(try loomExecutable(), arguments, environment: environment, scratch: folder)
     }
 
     func write(_ name: String, _ text: String) throws -> String {

@@ -219,3 +219,51 @@ func runPython(_ script: String, input: Any = [String: Any](), needs: String,
     }
     return out
 }
+
+/// The `loom` executable built beside the test bundle; skipped, visibly, when it was not built.
+func builtLoomExecutable() throws -> URL {
+    let places = [Bundle(for: TestBundleMarker.self).bundleURL.deletingLastPathComponent(),
+                  Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent(),
+                  URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
+    for place in places {
+        let url = place.appendingPathComponent("loom")
+        if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+    }
+    throw XCTSkip("the loom executable is not built beside the tests (looked in \(places.map(\.path))); "
+                      + "build it with `swift build` to run the command-line checks")
+}
+
+private final class TestBundleMarker {}
+
+/// What a finished process printed, and how it ended.
+struct ProcessOutcome {
+    var status: Int32
+    var output: String
+    var errors: String
+    /// Ended by a signal rather than an exit.
+    var signalled = false
+}
+
+/// Runs `executable arguments` to the end; both streams go to files in `scratch`, so neither can
+/// fill a pipe while the other is read.
+func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil,
+                scratch: URL) throws -> ProcessOutcome {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let name = UUID().uuidString
+    let outURL = scratch.appendingPathComponent("\(name).out"), errURL = scratch.appendingPathComponent("\(name).err")
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    let output = try FileHandle(forWritingTo: outURL), errors = try FileHandle(forWritingTo: errURL)
+    defer { try? output.close(); try? errors.close() }
+    process.standardOutput = output
+    process.standardError = errors
+    try process.run()
+    process.waitUntilExit()
+    return ProcessOutcome(status: process.terminationStatus,
+                          output: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
+                          errors: String(decoding: try Data(contentsOf: errURL), as: UTF8.self),
+                          signalled: process.terminationReason == .uncaughtSignal)
+}
