@@ -14,7 +14,11 @@ trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/lib"
 cp .build-static/release/loom .build-static/release/loom-bench "$stage/"
 strip "$stage/loom" "$stage/loom-bench"
-for l in libOpenCL.so.1 libclblast.so.1 libopenblas.so.0 libgfortran.so.5 libquadmath.so.0 libpng16.so.16 libturbojpeg.so.0; do
+# Open MPI's libraries too: a plain `loom …` never initialises MPI (only a process `mpirun` starts
+# does), so the bundle runs where Open MPI is not installed; data-parallel jobs need the target's own
+# Open MPI 4.1 (its mpirun and components).
+for l in libOpenCL.so.1 libclblast.so.1 libopenblas.so.0 libgfortran.so.5 libquadmath.so.0 libpng16.so.16 libturbojpeg.so.0 \
+         libmpi.so.40 libopen-rte.so.40 libopen-pal.so.40 libhwloc.so.15 libevent_core-2.1.so.7 libevent_pthreads-2.1.so.7 libudev.so.1; do
     cp -L "/lib/x86_64-linux-gnu/$l" "$stage/lib/"
 done
 strip "$stage"/lib/*
