@@ -40,7 +40,7 @@ inline float w2v_loss(__global const float* table, float f) {
     return table[W2V_TABLE + 1 + (int)((f + W2V_MAX_EXP) * (W2V_TABLE / W2V_MAX_EXP / 2))];
 }
 
-__kernel void w2v_pass(__global const int* corpus, int corpus_off, int corpus_length,
+__kernel void w2v_pass(__global const int* corpus, int corpus_off, int corpus_length, int corpus_first,
                        __global const float* keep, int keep_off,
                        __global const float* aprob, int aprob_off,
                        __global const int* aidx, int aidx_off, int V,
@@ -58,7 +58,7 @@ __kernel void w2v_pass(__global const int* corpus, int corpus_off, int corpus_le
     __local int shared_n, shared_c;
     float loss = 0.0f, pairs = 0.0f;
     for (int s = first + get_group_id(0); s < first + count; s += get_num_groups(0)) {
-        const long begin = (long)s * L;
+        const long begin = (long)(s - corpus_first) * L;
         const long end = min(begin + L, (long)corpus_length);
         const ulong key = w2v_key(seed, stream, s);
         const float lr = lr0 + (lr1 - lr0) * (float)(s - first) / (float)max(count, 1);

@@ -87,6 +87,10 @@ struct Word2VecTrain: ParsableCommand {
     var workers: Int?
     @Option(help: "Under mpirun: each rank trains on its shard, and the ranks average their models every this many words per rank (Ji et al., 2016).")
     var syncWords = 1 << 20
+    @Option(help: "Folder for the corpus's id stream, written once and memory-mapped (default: $LOOM_CACHE_DIR/ids, else ~/.cache/loom/ids).")
+    var idCache: String?
+    @Flag(help: "Hold the id stream in memory instead (4 bytes a word; nothing is written to the cache).")
+    var noIDCache = false
 
     func makeConfig() -> Word2VecConfig {
         var c = Word2VecConfig.defaults(model: model, loss: loss, window: window)
@@ -115,12 +119,22 @@ struct Word2VecTrain: ParsableCommand {
 
         let clock = Date()
         writeError("reading \(corpusURL.path)…")
-        let whole = try Corpus.load(corpusURL, options: options)
+        let cache = idCache.map { URL(fileURLWithPath: $0) }
+            ?? CorpusCatalog.defaultCacheDirectory.appendingPathComponent("ids")
+        func load() throws -> Corpus {
+            noIDCache ? try Corpus.load(corpusURL, options: options) : try Corpus.load(corpusURL, options: options, cache: cache)
+        }
+        // In a job, rank 0 writes the id cache while the others wait, then they map it (or, on
+        // machines without a shared cache, build their own).
+        if Job.size > 1 && !noIDCache && !Job.isRoot { _ = try Job.current.sum(0) }
+        let whole = try load()
+        if Job.size > 1 && !noIDCache && Job.isRoot { _ = try Job.current.sum(0) }
         // In a job of several ranks each trains on its own shard (whole sentences) of the corpus.
         let corpus = Job.size > 1 ? whole.shard(Shard(Job.current)) : whole
-        writeError(String(format: "corpus: %@ tokens, %@ distinct words, vocabulary %d (%.1f s)",
+        writeError(String(format: "corpus: %@ tokens, %@ distinct words, vocabulary %d (%.1f s%@)",
                           formatCount(Double(whole.tokenCount)), formatCount(Double(whole.distinctWords)),
-                          whole.vocabulary.count, Date().timeIntervalSince(clock)))
+                          whole.vocabulary.count, Date().timeIntervalSince(clock),
+                          whole.ids.isMapped ? ", ids mapped from \(cache.path)" : ""))
         let backend = try device.open()
         let trainer = try Word2VecTrainer(corpus: corpus, config: config, backend: backend)
         try trainer.distribute(over: Job.current, syncWords: syncWords)

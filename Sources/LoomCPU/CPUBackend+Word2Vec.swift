@@ -15,6 +15,7 @@ extension CPUBackend {
         var p = loom_w2v_pass()
         p.corpus = UnsafePointer(i32(t.corpus))
         p.corpus_length = t.corpus.count
+        p.corpus_first = pass.corpusFirstSentence
         p.keep = UnsafePointer(f(t.keep))
         p.alias_probability = UnsafePointer(f(t.aliasProbability))
         p.alias_index = UnsafePointer(i32(t.aliasIndex))

@@ -81,6 +81,25 @@ public final class AtomicFileWriter {
         buffer.removeAll(keepingCapacity: true)
     }
 
+    /// Replaces bytes already written at `offset` (a header known only at the end); the file
+    /// keeps its length, and writing goes on at its end.
+    public func overwrite(_ bytes: [UInt8], at offset: Int) throws {
+        try flush()
+        do {
+            let end = try handle.offset()
+            guard UInt64(offset + bytes.count) <= end else {
+                throw LoomError.invalidArgument("overwrite past the end of \(url.path)")
+            }
+            try handle.seek(toOffset: UInt64(offset))
+            try handle.write(contentsOf: bytes)
+            try handle.seek(toOffset: end)
+        } catch let error as LoomError {
+            throw error
+        } catch {
+            throw LoomError.io("writing \(url.path) failed: \(error.localizedDescription)")
+        }
+    }
+
     /// Flushes, syncs and renames the temporary file over the target.
     public func commit() throws {
         try flush()

@@ -109,9 +109,11 @@ extension Check {
             throw bad("negatives must be in 1…\(Word2VecPass.maxNegatives)")
         }
         guard pass.sentenceLength >= 1 && pass.sentenceLength <= 1 << 16 else { throw bad("sentence length must be in 1…65536") }
-        let sentences = (t.corpus.count + pass.sentenceLength - 1) / pass.sentenceLength
-        guard pass.firstSentence >= 0, pass.sentenceCount >= 0, pass.firstSentence + pass.sentenceCount <= sentences else {
-            throw bad("sentences \(pass.firstSentence)..<\(pass.firstSentence + pass.sentenceCount) are outside the corpus's \(sentences)")
+        let sentences = (t.corpus.count + pass.sentenceLength - 1) / pass.sentenceLength, start = pass.corpusFirstSentence
+        guard start >= 0, pass.firstSentence >= start, pass.sentenceCount >= 0,
+              pass.firstSentence + pass.sentenceCount <= start + sentences else {
+            throw bad("sentences \(pass.firstSentence)..<\(pass.firstSentence + pass.sentenceCount) are outside the corpus's "
+                      + "\(start)..<\(start + sentences)")
         }
         guard pass.learningRate.isFinite, pass.finalLearningRate.isFinite, pass.workers >= 0 else {
             throw bad("learning rates must be finite and workers not negative")

@@ -18,6 +18,10 @@ public struct Word2VecPass: Equatable, Sendable {
     public var sentenceLength = 1000
     public var firstSentence = 0
     public var sentenceCount = 0
+    /// The sentence the tables' corpus starts at: 0 when it holds the whole corpus, the first
+    /// sentence of a window of it otherwise (the sentence numbers, and so the random draws, stay
+    /// those of the whole corpus).
+    public var corpusFirstSentence = 0
     /// The rate at the first sentence and after the last one; linear in between, per sentence.
     public var learningRate: Float = 0.025
     public var finalLearningRate: Float = 0.025
@@ -48,8 +52,29 @@ public struct Word2VecTables {
 
     public var vocabulary: Int { keep.count }
 
+    /// The same tables over another corpus tensor (a window of a corpus too large to upload whole).
+    package func with(corpus window: Tensor) -> Word2VecTables {
+        Word2VecTables(corpus: window, keep: keep, aliasProbability: aliasProbability, aliasIndex: aliasIndex, sigmoid: sigmoid)
+    }
+
+    private init(corpus: Tensor, keep: Tensor, aliasProbability: Tensor, aliasIndex: Tensor, sigmoid: Tensor) {
+        self.corpus = corpus
+        self.keep = keep
+        self.aliasProbability = aliasProbability
+        self.aliasIndex = aliasIndex
+        self.sigmoid = sigmoid
+    }
+
     /// Checks the host arrays once (every id in range, the tables the same length) and uploads them.
     public init(corpus ids: [Int32], keep: [Float], aliasProbability: [Float], aliasIndex: [Int32],
+                on backend: any Backend) throws {
+        self = try ids.withUnsafeBufferPointer {
+            try Word2VecTables(corpus: $0, keep: keep, aliasProbability: aliasProbability, aliasIndex: aliasIndex, on: backend)
+        }
+    }
+
+    /// The same from ids anywhere in memory (a mapped id file): copied to the device once.
+    public init(corpus ids: UnsafeBufferPointer<Int32>, keep: [Float], aliasProbability: [Float], aliasIndex: [Int32],
                 on backend: any Backend) throws {
         let v = keep.count
         guard v > 0, aliasProbability.count == v, aliasIndex.count == v else {
@@ -59,9 +84,10 @@ public struct Word2VecTables {
         guard ids.count <= Int(Int32.max) else {
             throw LoomError.invalidArgument("word2vec tables: \(ids.count) corpus words do not fit int32 positions")
         }
-        try ids.withUnsafeBufferPointer { try Check.ids("word2vec tables", $0, .row, bound: v) }
+        try Check.ids("word2vec tables", ids, .row, bound: v)
         try aliasIndex.withUnsafeBufferPointer { try Check.ids("word2vec alias table", $0, .row, bound: v) }
-        corpus = try backend.tensor(ids)
+        corpus = try backend.allocate([ids.count], dtype: .int32)
+        try backend.upload(UnsafeRawBufferPointer(ids), to: corpus)
         self.keep = try backend.tensor(keep)
         self.aliasProbability = try backend.tensor(aliasProbability)
         self.aliasIndex = try backend.tensor(aliasIndex)

@@ -24,7 +24,7 @@ extension OpenCLBackend {
                                             + "of local memory; the device has \(info.localMemoryBytes)")
         }
         try launch(.word2vec, name, global: groups * group, local: group,
-                   [.tensor(t.corpus), .int(t.corpus.count), .tensor(t.keep), .tensor(t.aliasProbability),
+                   [.tensor(t.corpus), .int(t.corpus.count), .int(pass.corpusFirstSentence), .tensor(t.keep), .tensor(t.aliasProbability),
                     .tensor(t.aliasIndex), .int(t.vocabulary), .tensor(t.sigmoid), .tensor(input), .tensor(output), .int(d),
                     .int(pass.cbow ? 1 : 0), .int(pass.cbowMean ? 1 : 0), .int(pass.window), .int(pass.negatives),
                     .int(pass.sentenceLength), .int(pass.firstSentence), .int(pass.sentenceCount),

@@ -1,5 +1,6 @@
 import Foundation
 import LoomCore
+import LoomData
 
 /// Where the example stream stands. Every random choice is a pure function of the seed and of a
 /// position in the text (counter-based, Philox), so this small value is all a checkpoint needs to
@@ -26,7 +27,7 @@ struct ExampleBatch {
 
 /// Cuts examples from an id stream, as the course's `generate_batch` or as word2vec does.
 struct ExampleStream {
-    let ids: [Int32]
+    let ids: IDStream
     let model: Word2VecConfig.Model
     let batching: Word2VecConfig.Batching
     let batchSize: Int
@@ -40,7 +41,7 @@ struct ExampleStream {
 
     static let sentenceLength = 1000
 
-    init(ids: [Int32], model: Word2VecConfig.Model, batching: Word2VecConfig.Batching, batchSize: Int,
+    init(ids: IDStream, model: Word2VecConfig.Model, batching: Word2VecConfig.Batching, batchSize: Int,
          seed: UInt64, keep: [Float]?) {
         self.ids = ids
         self.model = model

@@ -20,8 +20,27 @@ extension Word2VecTrainer {
         let keep = config.sample > 0 ? corpus.vocabulary.keepProbabilities(threshold: config.sample)
             : [Float](repeating: 1, count: corpus.vocabulary.count)
         let noise = AliasSampler(weights: corpus.vocabulary.unigramDistribution(power: 0.75)).table
-        let tables = try Word2VecTables(corpus: corpus.ids, keep: keep, aliasProbability: noise.probability,
-                                        aliasIndex: noise.alias, on: be)
+        // The device holds a window of at most one step's sentences (the whole corpus when it is
+        // no larger): each step uploads its window, checked on the host first, and a mapped id
+        // file lets the kernel drop the window's pages afterwards — memory does not grow with the
+        // corpus. The sentence numbers, and so every random draw, stay those of the whole corpus.
+        let capacity = min(n, perStep * length)
+        let tables = try corpus.ids.slice(0..<capacity).withUnsafeBufferPointer {
+            try Word2VecTables(corpus: $0, keep: keep, aliasProbability: noise.probability, aliasIndex: noise.alias, on: be)
+        }
+        let windowed = capacity < n
+        func corpusWindow(first: Int, count: Int) throws -> Word2VecTables {
+            guard windowed else { return tables }
+            let span = first * length ..< min((first + count) * length, n)
+            let ids = corpus.ids.slice(span)
+            let view = tables.corpus.elements(0, count: span.count)
+            try ids.withUnsafeBufferPointer { buffer in
+                try Check.ids("word2vec corpus window", buffer, .row, bound: corpus.vocabulary.count)
+                try be.upload(UnsafeRawBufferPointer(buffer), to: view)
+            }
+            corpus.ids.releasePages(span)
+            return tables.with(corpus: view)
+        }
         let stats = try be.zeros([2])
         guard case let .dynamic(window) = config.batching else { preconditionFailure("the fused path needs word2vec windows") }
 
@@ -55,12 +74,14 @@ extension Word2VecTrainer {
             pass.sentenceLength = length
             pass.firstSentence = first
             pass.sentenceCount = count
+            let stepTables = try corpusWindow(first: first, count: count)
+            if windowed { pass.corpusFirstSentence = first }
             pass.learningRate = model.rule(progress: progress(words: position.wordsDone, steps: step)).learningRate
             pass.finalLearningRate = model.rule(progress: progress(words: position.wordsDone + words, steps: step + 1)).learningRate
             pass.seed = config.seed
             pass.stream = UInt64(position.wordsDone / n)
             pass.workers = workers
-            try be.word2vecPass(pass, tables: tables, input: model.embeddings, output: model.weights, stats: stats)
+            try be.word2vecPass(pass, tables: stepTables, input: model.embeddings, output: model.weights, stats: stats)
             step += 1
             position.wordsDone += words
             position.cursor = first + count >= sentences ? 0 : (first + count) * length

@@ -10,8 +10,8 @@ extension Corpus {
         let length = ExampleStream.sentenceLength
         let sentences = (ids.count + length - 1) / length
         let mine = shard.range(sentences)
-        let ids = Array(self.ids[min(mine.lowerBound * length, self.ids.count) ..< min(mine.upperBound * length, self.ids.count)])
-        return Corpus(vocabulary: vocabulary, ids: ids, tokenCount: ids.count, distinctWords: distinctWords)
+        let part = ids.slice(min(mine.lowerBound * length, ids.count) ..< min(mine.upperBound * length, ids.count))
+        return Corpus(vocabulary: vocabulary, ids: part, tokenCount: part.count, distinctWords: distinctWords)
     }
 }
 

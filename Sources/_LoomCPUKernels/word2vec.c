@@ -103,7 +103,7 @@ INLINE void body_w2v_sentences(const loom_w2v_pass *p, long first, long count, d
     float *grad = malloc(sizeof(float) * (size_t)((C + 1) * D));
     double loss = 0, pairs = 0;
     for (long s = first; s < first + count; ++s) {
-        const long begin = s * L, end = begin + L < p->corpus_length ? begin + L : p->corpus_length;
+        const long begin = (s - p->corpus_first) * L, end = begin + L < p->corpus_length ? begin + L : p->corpus_length;
         const unsigned long long key = w2v_key(p->seed, p->stream, s);
         const float lr = p->learning_rate + (p->final_learning_rate - p->learning_rate)
                          * (float)(s - p->pass_first) / (float)(p->pass_count > 0 ? p->pass_count : 1);

@@ -20,7 +20,7 @@ final class Word2VecTests: XCTestCase {
         // data = 10 20 30 40 50 …; skip_window 1, num_skips 2: centres data[1], data[2], …, each
         // paired once with its left and once with its right neighbour (in random order).
         let ids = (0..<12).map { Int32($0 * 10) }
-        var stream = ExampleStream(ids: ids, model: .skipgram, batching: .course(skipWindow: 1, numSkips: 2),
+        var stream = ExampleStream(ids: IDStream(ids), model: .skipgram, batching: .course(skipWindow: 1, numSkips: 2),
                                    batchSize: 8, seed: 3, keep: nil)
         var batch = ExampleBatch()
         stream.next(into: &batch)
@@ -32,14 +32,14 @@ final class Word2VecTests: XCTestCase {
         stream.next(into: &batch)
         XCTAssertEqual(batch.inputs, [50, 50, 60, 60, 70, 70, 80, 80])
         // skip_window 2, num_skips 4: every context of the window.
-        var wide = ExampleStream(ids: ids, model: .skipgram, batching: .course(skipWindow: 2, numSkips: 4),
+        var wide = ExampleStream(ids: IDStream(ids), model: .skipgram, batching: .course(skipWindow: 2, numSkips: 4),
                                  batchSize: 8, seed: 3, keep: nil)
         wide.next(into: &batch)
         XCTAssertEqual(batch.inputs, [20, 20, 20, 20, 30, 30, 30, 30])
         XCTAssertEqual(Set(batch.labels[0..<4]), [0, 10, 30, 40])
         XCTAssertEqual(Set(batch.labels[4..<8]), [10, 20, 40, 50])
         // The cursor wraps around the text, as data_index does.
-        var wrap = ExampleStream(ids: Array(ids[0..<4]), model: .skipgram, batching: .course(skipWindow: 1, numSkips: 2),
+        var wrap = ExampleStream(ids: IDStream(Array(ids[0..<4])), model: .skipgram, batching: .course(skipWindow: 1, numSkips: 2),
                                  batchSize: 8, seed: 3, keep: nil)
         wrap.next(into: &batch)
         XCTAssertEqual(batch.inputs, [10, 10, 20, 20, 30, 30, 0, 0])
@@ -48,7 +48,7 @@ final class Word2VecTests: XCTestCase {
 
     func testCourseCBOWBags() {
         let ids = (0..<8).map { Int32($0) }
-        var stream = ExampleStream(ids: ids, model: .cbow, batching: .course(skipWindow: 1, numSkips: 2),
+        var stream = ExampleStream(ids: IDStream(ids), model: .cbow, batching: .course(skipWindow: 1, numSkips: 2),
                                    batchSize: 3, seed: 1, keep: nil)
         var batch = ExampleBatch()
         stream.next(into: &batch)
@@ -59,14 +59,14 @@ final class Word2VecTests: XCTestCase {
     func testDynamicWindowPairs() {
         // window 1 never shrinks: every neighbour predicts its centre, as word2vec's skip-gram.
         let ids = (0..<6).map { Int32($0) }
-        var stream = ExampleStream(ids: ids, model: .skipgram, batching: .dynamic(window: 1), batchSize: 100, seed: 1,
+        var stream = ExampleStream(ids: IDStream(ids), model: .skipgram, batching: .dynamic(window: 1), batchSize: 100, seed: 1,
                                    keep: nil)
         var batch = ExampleBatch()
         stream.next(into: &batch)
         XCTAssertEqual(Array(zip(batch.inputs, batch.labels).prefix(10).map { [$0, $1] }),
                        [[1, 0], [0, 1], [2, 1], [1, 2], [3, 2], [2, 3], [4, 3], [3, 4], [5, 4], [4, 5]])
         // Larger windows: every pair lies within the window, and the position is resumable.
-        var wide = ExampleStream(ids: (0..<3000).map { Int32($0 % 97) }, model: .skipgram, batching: .dynamic(window: 5),
+        var wide = ExampleStream(ids: IDStream((0..<3000).map { Int32($0 % 97) }), model: .skipgram, batching: .dynamic(window: 5),
                                  batchSize: 64, seed: 9, keep: nil)
         var copy = wide
         // Input and label are a context and its centre: positions p and p ± 1…5. The ids repeat
@@ -88,7 +88,7 @@ final class Word2VecTests: XCTestCase {
         let saved = wide.position
         wide.next(into: &batch)
         let expected = batch
-        var resumed = ExampleStream(ids: (0..<3000).map { Int32($0 % 97) }, model: .skipgram, batching: .dynamic(window: 5),
+        var resumed = ExampleStream(ids: IDStream((0..<3000).map { Int32($0 % 97) }), model: .skipgram, batching: .dynamic(window: 5),
                                     batchSize: 64, seed: 9, keep: nil)
         resumed.position = saved
         var again = ExampleBatch()
@@ -354,8 +354,17 @@ final class Word2VecTests: XCTestCase {
             pass.workers = 1
         }
 
-        func run(on be: any Backend) throws -> (input: [Float], output: [Float], stats: [Float]) {
-            let tables = try Word2VecTables(corpus: corpus, keep: keep, aliasProbability: noise.probability,
+        /// The pass on `be`; `windowed`: the tables hold only the pass's own sentences
+        /// (`corpusFirstSentence`), as a corpus too large for the device is trained.
+        func run(on be: any Backend, windowed: Bool = false) throws -> (input: [Float], output: [Float], stats: [Float]) {
+            var pass = self.pass
+            var ids = corpus
+            if windowed {
+                let l = pass.sentenceLength
+                ids = Array(corpus[pass.firstSentence * l ..< min((pass.firstSentence + pass.sentenceCount) * l, corpus.count)])
+                pass.corpusFirstSentence = pass.firstSentence
+            }
+            let tables = try Word2VecTables(corpus: ids, keep: keep, aliasProbability: noise.probability,
                                             aliasIndex: noise.alias, on: be)
             let i = try be.tensor(input, shape: [v, d]), o = try be.tensor(output, shape: [v, d]), stats = try be.zeros([2])
             try be.word2vecPass(pass, tables: tables, input: i, output: o, stats: stats)
@@ -462,6 +471,33 @@ final class Word2VecTests: XCTestCase {
             XCTAssertEqual(Double(cpu.stats[0]), reference.stats[0], accuracy: 1e-3 * reference.stats[0], "\(label) loss")
             // One worker is deterministic.
             XCTAssertEqual(try problem.run(on: TestBackends.cpu).input, cpu.input)
+        }
+    }
+
+    /// A window of the corpus (its sentences only, numbered as in the whole corpus) trains
+    /// exactly as the whole corpus does, on both backends; a pass outside the window is refused.
+    func testFusedPassOverAWindowEqualsTheWholeCorpus() throws {
+        var backends: [(String, any Backend)] = [("CPU", TestBackends.cpu)]
+        if let device = try? TestBackends.openCL() { backends.append(("OpenCL", device)) }
+        for (name, be) in backends {
+            let problem = PassProblem(cbow: false, seed: 5)
+            let whole = try problem.run(on: be), window = try problem.run(on: be, windowed: true)
+            XCTAssertEqual(window.input, whole.input, "\(name): input rows")
+            XCTAssertEqual(window.output, whole.output, "\(name): output rows")
+            XCTAssertEqual(window.stats, whole.stats, "\(name): loss and pairs")
+            // Tables of sentences 2 ..< 22: sentence 1 and sentence 22 are outside them.
+            let tables = try Word2VecTables(corpus: Array(problem.corpus[200..<2200]), keep: problem.keep,
+                                            aliasProbability: problem.noise.probability, aliasIndex: problem.noise.alias, on: be)
+            let rows = try be.zeros([problem.v, problem.d]), other = try be.zeros([problem.v, problem.d]), stats = try be.zeros([2])
+            for (first, count) in [(1, 5), (20, 3)] {
+                var pass = problem.pass
+                pass.corpusFirstSentence = 2
+                pass.firstSentence = first
+                pass.sentenceCount = count
+                assertLoomError(.invalidArgument, "\(name): sentences \(first)..<\(first + count)") {
+                    try be.word2vecPass(pass, tables: tables, input: rows, output: other, stats: stats)
+                }
+            }
         }
     }
 

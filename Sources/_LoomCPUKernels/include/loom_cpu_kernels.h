@@ -60,6 +60,8 @@ typedef struct {
     /* corpus: ids in 0..<vocabulary, in sentences of sentence_length from position 0. */
     const int *corpus;
     long corpus_length;
+    /* The sentence corpus[0] starts (0 for a whole corpus; a window's first sentence otherwise). */
+    long corpus_first;
     /* Per word: the probability of keeping it (subsampling; ≥ 1 always), and the unigram^0.75
      * alias table the negatives come from. */
     const float *keep;
