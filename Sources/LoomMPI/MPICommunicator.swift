@@ -65,20 +65,20 @@ public final class MPICommunicator: Communicator {
     }
 
     public func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws {
-        var start = 0
-        while start < values.count {
-            let n = min(Self.piece, values.count - start)
-            try check(MPI_Allreduce(loom_mpi_in_place(), values.baseAddress! + start, Int32(n), loom_mpi_float(),
-                                    loom_mpi_sum(), world), "MPI_Allreduce")
-            start += n
-        }
+        try allreduceSum(UnsafeMutableRawBufferPointer(values), elementSize: 4, type: loom_mpi_float())
     }
 
     public func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws {
+        try allreduceSum(UnsafeMutableRawBufferPointer(values), elementSize: 8, type: loom_mpi_double())
+    }
+
+    /// An in-place sum of `bytes` (elements of `type`), in pieces of at most `piece` elements.
+    private func allreduceSum(_ bytes: UnsafeMutableRawBufferPointer, elementSize: Int, type: MPI_Datatype) throws {
+        let count = bytes.count / elementSize
         var start = 0
-        while start < values.count {
-            let n = min(Self.piece, values.count - start)
-            try check(MPI_Allreduce(loom_mpi_in_place(), values.baseAddress! + start, Int32(n), loom_mpi_double(),
+        while start < count {
+            let n = min(Self.piece, count - start)
+            try check(MPI_Allreduce(loom_mpi_in_place(), bytes.baseAddress! + start * elementSize, Int32(n), type,
                                     loom_mpi_sum(), world), "MPI_Allreduce")
             start += n
         }
