@@ -126,9 +126,9 @@ struct Word2VecTrain: ParsableCommand {
         }
         // In a job, rank 0 writes the id cache while the others wait, then they map it (or, on
         // machines without a shared cache, build their own).
-        if Job.size > 1 && !noIDCache && !Job.isRoot { _ = try Job.current.sum(0) }
+        if Job.size > 1 && !noIDCache && !Job.isRoot { try Job.current.barrier() }
         let whole = try load()
-        if Job.size > 1 && !noIDCache && Job.isRoot { _ = try Job.current.sum(0) }
+        if Job.size > 1 && !noIDCache && Job.isRoot { try Job.current.barrier() }
         // In a job of several ranks each trains on its own shard (whole sentences) of the corpus.
         let corpus = Job.size > 1 ? whole.shard(Shard(Job.current)) : whole
         writeError(String(format: "corpus: %@ tokens, %@ distinct words, vocabulary %d (%.1f s%@)",

@@ -135,16 +135,9 @@ public final class CaptionTrainer: TrainingTask {
     }
 
     public func trainStep(_ step: Int) throws {
-        let all = batch(step).map { examples[$0] }
-        let chosen = Array(parallel.part(all))
-        if parallel.isDistributed {
-            func targets(_ e: [(image: Int, caption: [Int32])]) -> Int { e.reduce(0) { $0 + $1.caption.count + 1 } }
-            model.store.share = Float(targets(chosen)) / Float(targets(all))
-            if chosen.isEmpty {
-                try model.store.zeroGradients()
-                try model.store.update(config.rule(at: step), l2: config.l2, clip: config.clip)
-                return
-            }
+        let chosen = parallel.take(batch(step).map { examples[$0] }, targets: { $0.caption.count + 1 }, store: model.store)
+        guard !chosen.isEmpty else {
+            return try model.store.stepWithoutExamples(config.rule(at: step), l2: config.l2, clip: config.clip)
         }
         let ws = try workspace(batch: chosen.count, longest: chosen.map(\.caption.count).max()!, training: true)
         try model.upload(images: chosen.map { train[$0.image].image }, captions: chosen.map(\.caption), into: ws)

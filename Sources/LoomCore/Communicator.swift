@@ -47,6 +47,9 @@ extension Communicator {
         return v[0]
     }
 
+    /// Returns once every rank has called it.
+    public func barrier() throws { _ = try sum(0) }
+
     /// `prefix` for messages of a multi-rank job ("rank 1: "), empty for one rank.
     public var messagePrefix: String { size > 1 ? "rank \(rank): " : "" }
 }

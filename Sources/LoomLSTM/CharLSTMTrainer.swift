@@ -45,8 +45,9 @@ public final class CharLSTMTrainer: TrainingTask {
     private var sampler: LogUniformSampler?
     private var sampledIDs: [Int32] = []
     private let batches: TextBatches
-    /// The job this trainer is one rank of.
-    public let communicator: any Communicator
+    /// The data-parallel job this trainer is one rank of.
+    public let parallel: DataParallel
+    var communicator: any Communicator { parallel.communicator }
     /// This rank's cursors of the global batch.
     public var cursors: Range<Int> { batches.cursors }
 
@@ -65,7 +66,7 @@ public final class CharLSTMTrainer: TrainingTask {
                                             + "every rank needs at least one cursor of the global batch")
         }
         self.config = config
-        self.communicator = communicator
+        parallel = DataParallel(communicator)
         train = CharacterText(alphabet: text.alphabet, ids: trainIDs)
         valid = CharacterText(alphabet: text.alphabet, ids: Array(text.ids[0..<validCount]))
         model = try CharLSTM(config: config, alphabet: text.alphabet, backend: backend)
@@ -114,10 +115,9 @@ public final class CharLSTMTrainer: TrainingTask {
 
     /// The global batch's mean loss since the last call (one allreduce of two numbers across ranks).
     public func takeLoss() throws -> Double? {
-        let local = try model.takeLoss(workspace)
-        guard communicator.size > 1 else { return local }
-        let weight = Double(cursors.count)
-        return try DataParallel(communicator).meanLoss(total: (local ?? 0) * weight, count: local == nil ? 0 : weight)
+        let local = try model.takeLoss(workspace), weight = Double(cursors.count)
+        guard parallel.isDistributed else { return local }
+        return try parallel.meanLoss(total: (local ?? 0) * weight, count: local == nil ? 0 : weight)
     }
     public func learningRate(at step: Int) -> Float { config.learningRate(at: step) }
     public var canValidate: Bool { evalEvery > 0 && valid.count > 1 }

@@ -20,6 +20,17 @@ public struct DataParallel {
         batch[Shard(communicator).range(batch.count)]
     }
 
+    /// This rank's part of a step's `batch`; in a job, also sets `store.share` to the part's share
+    /// of the batch's `targets` (the loss is a mean over targets). An empty part means this rank
+    /// has nothing this step: it must still call `ParameterStore.stepWithoutExamples`.
+    public func take<T>(_ batch: [T], targets: (T) -> Int, store: ParameterStore) -> [T] {
+        guard isDistributed else { return batch }
+        let mine = Array(part(batch))
+        let all = batch.reduce(0) { $0 + targets($1) }
+        store.share = all > 0 ? Float(mine.reduce(0) { $0 + targets($1) }) / Float(all) : 0
+        return mine
+    }
+
     /// The mean loss over every rank's `total` and `count` (two numbers in one allreduce).
     public func meanLoss(total: Double, count: Double) throws -> Double? {
         var sums = [total, count]

@@ -126,10 +126,12 @@ public final class ParameterStore {
         self.share = share
     }
 
-    /// Zeroes every gradient (a rank with no examples in a step contributes nothing).
-    public func zeroGradients() throws {
+    /// The step of a rank with no examples in it: a zero gradient joins the allreduce, and the
+    /// update the other ranks take is taken here too.
+    public func stepWithoutExamples(_ rule: UpdateRule, l2: Float, clip: Float) throws {
         guard let be = backend else { throw LoomError.invalidArgument("the parameter store is not allocated") }
         try be.fill(gradients, value: 0)
+        try update(rule, l2: l2, clip: clip)
     }
 
     /// One allreduce of the flat gradient buffer through the host.

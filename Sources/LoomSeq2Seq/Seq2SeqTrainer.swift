@@ -178,17 +178,11 @@ public final class Seq2SeqTrainer: TrainingTask {
     }
 
     public func trainStep(_ step: Int) throws {
-        let all = batch(step).map { train[$0] }
-        let pairs = Array(parallel.part(all))
-        if parallel.isDistributed {
-            func targets(_ p: [EncodedPair]) -> Int { p.reduce(0) { $0 + $1.target.count + 1 } }
-            model.store.share = Float(targets(pairs)) / Float(targets(all))
-            if pairs.isEmpty {
-                // Fewer pairs than ranks in this batch: this rank adds nothing but takes the step.
-                try model.store.zeroGradients()
-                try model.store.update(config.rule(at: step), l2: config.l2, clip: config.clip)
-                return
-            }
+        // Each target symbol and the closing </s> are targets of the loss.
+        let pairs = parallel.take(batch(step).map { train[$0] }, targets: { $0.target.count + 1 }, store: model.store)
+        guard !pairs.isEmpty else {
+            // Fewer pairs than ranks in this batch: this rank adds nothing but takes the step.
+            return try model.store.stepWithoutExamples(config.rule(at: step), l2: config.l2, clip: config.clip)
         }
         let ws = try workspace(for: pairs, training: true)
         try model.upload(sources: pairs.map(\.source), targets: pairs.map(\.target), into: ws,

@@ -22,7 +22,8 @@ extension Corpus {
 ///
 /// Every rank calls `round` once per iteration of its training loop, also after its shard is
 /// done, so the collectives line up: the ranks agree on whether anyone still trains, whether to
-/// average now, and whether rank 0 wants a checkpoint, in one allreduce of four numbers.
+/// average now, how far the job has come and whether rank 0 wants a checkpoint, in one allreduce
+/// of four numbers.
 final class ModelAveraging {
     let communicator: any Communicator
     let syncWords: Int
@@ -40,29 +41,25 @@ final class ModelAveraging {
     struct Round {
         /// Some rank has words left.
         var running: Bool
-        /// Corpus words all ranks have trained so far, and their total.
+        /// Corpus words all ranks have trained so far.
         var wordsDone: Int
-        var totalWords: Int
-        /// The models were just averaged, and rank 0 asked for a checkpoint (or the run ended).
-        var averaged: Bool
+        /// The models were just averaged for a checkpoint rank 0 asked for (or the run ended).
         var save: Bool
     }
 
     /// One iteration's agreement; `words` were trained in it by this rank.
-    func round(done: Bool, words: Int, wordsDone: Int, totalWords: Int, wantsSave: Bool,
-               model: Word2VecModel) throws -> Round {
+    func round(done: Bool, words: Int, wordsDone: Int, wantsSave: Bool, model: Word2VecModel) throws -> Round {
         wordsSinceSync += words
-        var v = [done ? 0 : 1, Double(wordsSinceSync), Double(wordsDone), Double(totalWords),
-                 communicator.isRoot && wantsSave ? 1 : 0]
+        var v = [done ? 0 : 1, Double(wordsSinceSync), Double(wordsDone), communicator.isRoot && wantsSave ? 1 : 0]
         try communicator.allreduceSum(&v)
         let running = v[0] > 0
-        let save = v[4] > 0 || !running
+        let save = v[3] > 0 || !running
         let average = !running || save || v[1] >= Double(syncWords) * Double(communicator.size)
         if average {
             try self.average(model)
             wordsSinceSync = 0
         }
-        return Round(running: running, wordsDone: Int(v[2]), totalWords: Int(v[3]), averaged: average, save: save)
+        return Round(running: running, wordsDone: Int(v[2]), save: save)
     }
 
     /// Replaces the model on every rank by the mean of the ranks' models.

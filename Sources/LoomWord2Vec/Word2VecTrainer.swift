@@ -168,7 +168,7 @@ public final class Word2VecTrainer {
         guard let averaging else { return !done }
         let wantsSave = checkpointURL != nil && saveEvery.map { step - lastSave >= $0 } == true
         let round = try averaging.round(done: done, words: words, wordsDone: position.wordsDone,
-                                        totalWords: totalWords, wantsSave: wantsSave, model: model)
+                                        wantsSave: wantsSave, model: model)
         jobWords = round.wordsDone
         if round.save, let url = checkpointURL {
             let tokens = Int(try averaging.communicator.sum(Double(corpus.ids.count)))
